@@ -1,0 +1,24 @@
+"""Periodic jobs, kept in the database by django-celery-beat. Safe to re-run."""
+
+from typing import Any
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+# name -> (task, every N seconds)
+PERIODIC_TASKS: dict[str, tuple[str, int]] = {
+    "worker heartbeat": ("metrics.heartbeat", 60),
+}
+
+
+def ensure_periodic_tasks() -> None:
+    for name, (task, seconds) in PERIODIC_TASKS.items():
+        every, _ = IntervalSchedule.objects.get_or_create(
+            every=seconds, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.update_or_create(
+            name=name, defaults={"task": task, "interval": every, "enabled": True}
+        )
+
+
+def ensure_periodic_tasks_after_migrate(**kwargs: Any) -> None:
+    ensure_periodic_tasks()

@@ -1,0 +1,23 @@
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+
+class EmailBackend(ModelBackend):
+    """Sign in with an e-mail address (or the username, handled by ModelBackend)."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        if not username or not password or "@" not in username:
+            return None
+        user = User._default_manager.filter(email__iexact=username).order_by("id").first()
+        if user and user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,23 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from portal.demo import seed_people
+
+
+class Command(BaseCommand):
+    help = "Create demo teams and one user per role (idempotent); prints the sign-in details."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = seed_people()
+        self.stdout.write(self.style.SUCCESS("Demo accounts (sign in at /accounts/login/):"))
+        for u in users:
+            roles = ", ".join(r.value for r in u.roles)
+            teams = ", ".join(f"{slug} ({role})" for slug, role in u.teams) or "-"
+            self.stdout.write(f"  {u.email:<22} {u.password:<20} {roles:<28} teams: {teams}")
+        for step in self._extensions():
+            step(self.stdout)
+
+    def _extensions(self) -> list[Any]:
+        """Demo data of later features (usage, learners, rubrics) plug in here."""
+        return []

@@ -1,0 +1,14 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from metrics.models import Team
+from portal.roles import user_roles
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.visible_to(request.user)
+    return render(
+        request,
+        "portal/home.html",
+        {"teams": teams, "roles": user_roles(request.user)},
+    )
