@@ -1,0 +1,1 @@
+"""One parser per billing format. Each turns a file into normalized pandas chunks (see base)."""

@@ -1,0 +1,293 @@
+"""FOCUS 1.0-1.3 exports (CSV, gzip CSV or Parquet) from any provider.
+
+Also reads back this product's own export: the AI columns travel as `x_` extensions.
+Quirks handled: literal `NULL` strings, a UTF-8 BOM, `YYYY-MM-DD HH:MM:SS` and US `M/D/YY`
+timestamps (FOCUS spec examples), extra non-FOCUS columns (ignored, e.g. `Id`).
+"""
+
+from __future__ import annotations
+
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from metrics.sources.base import (
+    IngestError,
+    decimal_strings,
+    finish_frame,
+    json_objects,
+    utc_times,
+)
+
+NAME = "focus"
+CHUNK_ROWS = 200_000
+
+# FOCUS column -> ledger column
+COLUMNS: dict[str, str] = {
+    "BillingAccountId": "billing_account_id",
+    "BillingAccountName": "billing_account_name",
+    "BillingAccountType": "billing_account_type",
+    "SubAccountId": "sub_account_id",
+    "SubAccountName": "sub_account_name",
+    "SubAccountType": "sub_account_type",
+    "BillingPeriodStart": "billing_period_start",
+    "BillingPeriodEnd": "billing_period_end",
+    "ChargePeriodStart": "charge_period_start",
+    "ChargePeriodEnd": "charge_period_end",
+    "ChargeCategory": "charge_category",
+    "ChargeClass": "charge_class",
+    "ChargeDescription": "charge_description",
+    "ChargeFrequency": "charge_frequency",
+    "BilledCost": "billed_cost",
+    "EffectiveCost": "effective_cost",
+    "ListCost": "list_cost",
+    "ContractedCost": "contracted_cost",
+    "BillingCurrency": "billing_currency",
+    "PricingCategory": "pricing_category",
+    "PricingQuantity": "pricing_quantity",
+    "PricingUnit": "pricing_unit",
+    "ListUnitPrice": "list_unit_price",
+    "ContractedUnitPrice": "contracted_unit_price",
+    "ConsumedQuantity": "consumed_quantity",
+    "ConsumedUnit": "consumed_unit",
+    "ProviderName": "provider_name",
+    "PublisherName": "publisher_name",
+    "InvoiceIssuerName": "invoice_issuer_name",
+    "InvoiceId": "invoice_id",
+    "ServiceName": "service_name",
+    "ServiceCategory": "service_category",
+    "ServiceSubcategory": "service_subcategory",
+    "RegionId": "region_id",
+    "RegionName": "region_name",
+    "AvailabilityZone": "availability_zone",
+    "ResourceId": "resource_id",
+    "ResourceName": "resource_name",
+    "ResourceType": "resource_type",
+    "SkuId": "sku_id",
+    "SkuPriceId": "sku_price_id",
+    "SkuMeter": "sku_meter",
+    "CommitmentDiscountId": "commitment_discount_id",
+    "CommitmentDiscountName": "commitment_discount_name",
+    "CommitmentDiscountCategory": "commitment_discount_category",
+    "CommitmentDiscountType": "commitment_discount_type",
+    "CommitmentDiscountStatus": "commitment_discount_status",
+    "CommitmentDiscountQuantity": "commitment_discount_quantity",
+    "CommitmentDiscountUnit": "commitment_discount_unit",
+    "PricingCurrency": "pricing_currency",
+    "Tags": "tags",
+    # AI columns as written by export_focus
+    "x_Provider": "provider",
+    "x_Model": "model",
+    "x_InputTokens": "input_tokens",
+    "x_CachedInputTokens": "cached_input_tokens",
+    "x_CacheWriteTokens": "cache_write_tokens",
+    "x_OutputTokens": "output_tokens",
+    "x_ModelRequests": "model_requests",
+    "x_GpuHours": "gpu_hours",
+    "x_ApplicationKey": "application_key",
+}
+MANDATORY = ["ChargePeriodStart", "ChargePeriodEnd", "BilledCost"]
+MONEY = {
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "PricingQuantity",
+    "ListUnitPrice",
+    "ContractedUnitPrice",
+    "ConsumedQuantity",
+    "CommitmentDiscountQuantity",
+    "x_GpuHours",
+}
+INTEGERS = {
+    "x_InputTokens",
+    "x_CachedInputTokens",
+    "x_CacheWriteTokens",
+    "x_OutputTokens",
+    "x_ModelRequests",
+}
+NULLS = ["", "NULL", "null"]
+
+PROVIDER_KEYS = {
+    "aws": "aws",
+    "amazon web services": "aws",
+    "microsoft": "azure",
+    "azure": "azure",
+    "microsoft azure": "azure",
+    "google cloud": "gcp",
+    "google": "gcp",
+    "gcp": "gcp",
+    "oracle": "oci",
+    "oracle cloud infrastructure": "oci",
+    "oci": "oci",
+    "openai": "openai",
+    "anthropic": "anthropic",
+}
+
+
+def provider_key(provider_name: str) -> str:
+    name = provider_name.strip().lower()
+    if not name:
+        return "unknown"
+    return PROVIDER_KEYS.get(name) or re.sub(r"[^a-z0-9]+", "-", name).strip("-")[:32]
+
+
+def sniff(path: Path, head: str) -> bool:
+    first = head.splitlines()[0] if head else ""
+    if path.suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            names = set(pq.read_schema(path).names)
+        except Exception:
+            return False
+        return {"BilledCost", "ChargePeriodStart"} <= names
+    return "BilledCost" in first and "ChargePeriodStart" in first
+
+
+def _csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    compression = "gzip" if path.read_bytes()[:2] == b"\x1f\x8b" else None
+    try:
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            chunksize=CHUNK_ROWS,
+            encoding="utf-8-sig",
+            compression=compression,
+            on_bad_lines="error",
+        )
+        yield from reader
+    except pd.errors.EmptyDataError as exc:
+        raise IngestError(str(path), 0, "-", "the file is empty") from exc
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        row = int(match.group(1)) if match else 0
+        raise IngestError(str(path), row, "-", f"malformed CSV: {exc}") from exc
+    except (EOFError, OSError) as exc:  # truncated or corrupt gzip
+        raise IngestError(str(path), 0, "-", f"cannot read the file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise IngestError(str(path), 0, "-", f"not UTF-8 text: {exc}") from exc
+
+
+def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
+            frame = batch.to_pandas()
+            for col in frame.columns:
+                if frame[col].dtype.kind == "M":  # datetimes stay datetimes (ISO text below)
+                    frame[col] = pd.to_datetime(frame[col], utc=True).dt.strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    )
+                frame[col] = frame[col].astype("string").fillna("")
+            yield frame.astype(object)
+    except Exception as exc:
+        raise IngestError(str(path), 0, "-", f"cannot read the Parquet file: {exc}") from exc
+
+
+def parse(path: Path) -> Iterator[pd.DataFrame]:
+    file = str(path)
+    chunks = _parquet_chunks(path) if path.suffix == ".parquet" else _csv_chunks(path)
+    first_line = 2  # the header is line 1
+    for raw in chunks:
+        raw.columns = [str(c).strip() for c in raw.columns]
+        missing = [c for c in MANDATORY if c not in raw.columns]
+        if missing:
+            if len(raw.columns) == 1 and any(sep in raw.columns[0] for sep in ";\t|"):
+                raise IngestError(
+                    file, 1, "-", "wrong delimiter: FOCUS CSV files are comma-separated"
+                )
+            raise IngestError(file, 1, missing[0], "mandatory FOCUS column is missing")
+        lines = pd.Series(range(first_line, first_line + len(raw)), index=raw.index)
+        first_line += len(raw)
+        yield _normalize(raw, file=file, lines=lines)
+
+
+def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFrame:
+    out = pd.DataFrame(index=raw.index)
+    warnings: list[str] = []
+    out["source_line"] = lines
+    for focus_col, col in COLUMNS.items():
+        if focus_col not in raw.columns:
+            continue
+        values = raw[focus_col]
+        if focus_col in MONEY:
+            out[col] = decimal_strings(
+                values,
+                file=file,
+                column=focus_col,
+                lines=lines,
+                required=focus_col == "BilledCost",
+            )
+        elif focus_col in INTEGERS:
+            text = values.astype("string").str.strip().replace(NULLS, "0")
+            bad = ~text.str.fullmatch(r"\d+")
+            if bad.any():
+                i = bad.to_numpy().nonzero()[0][0]
+                raise IngestError(
+                    file, int(lines.iloc[i]), focus_col, f"{values.iloc[i]!r} is not an integer"
+                )
+            out[col] = text.astype("int64")
+        elif col.endswith(("_start", "_end")) and "period" in col:
+            out[col] = utc_times(
+                values,
+                file=file,
+                column=focus_col,
+                lines=lines,
+                required=focus_col in MANDATORY,
+                warnings=warnings,
+            )
+        elif focus_col == "Tags":
+            out[col] = json_objects(values, file=file, column=focus_col, lines=lines)
+        else:
+            text = values.astype("string").str.strip()
+            out[col] = text.where(~text.isin(NULLS), "").fillna("").astype(object)
+    if "effective_cost" not in out.columns:
+        out["effective_cost"] = out["billed_cost"]
+    else:
+        out["effective_cost"] = out["effective_cost"].where(
+            out["effective_cost"].notna(), out["billed_cost"]
+        )
+    if "billing_period_start" not in out.columns or out["billing_period_start"].isna().any():
+        month = out["charge_period_start"].dt.tz_localize(None).dt.to_period("M")
+        start = month.dt.to_timestamp().dt.tz_localize("UTC")
+        end = (month + 1).dt.to_timestamp().dt.tz_localize("UTC")
+        if "billing_period_start" in out.columns:
+            out["billing_period_start"] = out["billing_period_start"].fillna(start)
+            out["billing_period_end"] = out["billing_period_end"].fillna(end)
+        else:
+            out["billing_period_start"], out["billing_period_end"] = start, end
+    if "charge_category" not in out.columns:
+        out["charge_category"] = "Usage"
+    out["charge_category"] = out["charge_category"].replace("", "Usage")
+    if "billing_currency" not in out.columns:
+        # Some FOCUS spec examples omit it; their amounts are USD (see CommitmentDiscountUnit).
+        out["billing_currency"] = "USD"
+    blank_currency = out["billing_currency"] == ""
+    if blank_currency.any():
+        i = blank_currency.to_numpy().nonzero()[0][0]
+        raise IngestError(file, int(lines.iloc[i]), "BillingCurrency", "a currency is required")
+    if "provider" not in out.columns or (out["provider"] == "").any():
+        names = (
+            out["provider_name"]
+            if "provider_name" in out.columns
+            else pd.Series("", index=out.index)
+        )
+        derived = names.map({n: provider_key(n) for n in pd.unique(names)})
+        out["provider"] = (
+            derived
+            if "provider" not in out.columns
+            else out["provider"].where(out["provider"] != "", derived)
+        )
+    if "BillingCurrency" not in raw.columns:
+        warnings.append(f"{file}:1:BillingCurrency: column absent; amounts taken as USD")
+    frame = finish_frame(out, file=file)
+    frame.attrs["warnings"] = warnings
+    return frame
