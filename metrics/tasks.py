@@ -15,3 +15,11 @@ def heartbeat(hostname: str = "") -> None:
     WorkerHeartbeat.objects.filter(hostname=name).update(
         last_seen=timezone.now(), beats=F("beats") + 1
     )
+
+
+@shared_task(name="metrics.reallocate", time_limit=3600, soft_time_limit=3500)
+def reallocate() -> int:
+    """Re-apply allocation rules to history (queued when a rule changes). Safe to re-run."""
+    from metrics.services import ledger_reallocate
+
+    return ledger_reallocate()

@@ -99,9 +99,14 @@ TEXT_COLUMNS = [
     "application_key",
 ]
 JSON_COLUMNS = ["tags", "raw"]
-LEDGER_COLUMNS = (
-    ["source_line"] + TIME_COLUMNS + MONEY_COLUMNS + INT_COLUMNS + TEXT_COLUMNS + JSON_COLUMNS
-)
+LEDGER_COLUMNS = [
+    "source_line",
+    *TIME_COLUMNS,
+    *MONEY_COLUMNS,
+    *INT_COLUMNS,
+    *TEXT_COLUMNS,
+    *JSON_COLUMNS,
+]
 # Columns a parser must always fill (others default to empty / null / 0).
 REQUIRED_COLUMNS = [
     "source_line",

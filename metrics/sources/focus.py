@@ -7,7 +7,6 @@ timestamps (FOCUS spec examples), extra non-FOCUS columns (ignored, e.g. `Id`).
 
 from __future__ import annotations
 
-
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +206,16 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
             raise IngestError(file, 1, missing[0], "mandatory FOCUS column is missing")
         lines = pd.Series(range(first_line, first_line + len(raw)), index=raw.index)
         first_line += len(raw)
+        short = raw.isna().any(axis=1)  # keep_default_na=False: NaN only where fields are missing
+        if short.any():
+            i = short.to_numpy().nonzero()[0][0]
+            have = int(raw.iloc[i].notna().sum())
+            raise IngestError(
+                file,
+                int(lines.iloc[i]),
+                raw.columns[have] if have < len(raw.columns) else "-",
+                f"the row has {have} fields, the header {len(raw.columns)} (truncated file?)",
+            )
         yield _normalize(raw, file=file, lines=lines)
 
 

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             bar = tqdm(
                 desc=path.name,
                 unit=" rows",
-                disable=options["no_progress"],
+                disable=options["no_progress"] or not sys.stderr.isatty(),
                 leave=False,
                 file=self.stderr._out,
             )
