@@ -46,6 +46,14 @@ TEXT_COLUMNS = [
     for f in CostRecord._meta.concrete_fields
     if f.get_internal_type() in ("CharField", "TextField")
 ]
+_FIELDS = {f.column: f for f in CostRecord._meta.concrete_fields}
+DEFAULTED_TEXT = {c for c in TEXT_COLUMNS if _FIELDS[c].has_db_default()}
+DEFAULTED_INT = {
+    c
+    for c, f in _FIELDS.items()
+    if f.get_internal_type() == "BigIntegerField" and f.has_db_default()
+}
+NULLABLE = {c for c, f in _FIELDS.items() if f.null}
 ROLLUP_LOCK = 7_202_611  # pg_advisory_xact_lock key: imports and re-allocations serialize
 
 
@@ -341,22 +349,43 @@ def _db_frame(chunk: pd.DataFrame, *, time_format: str) -> pd.DataFrame:
     return out
 
 
+def _prune(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns that hold only their database default in this chunk (fewer values to
+    bind or copy; the database fills the default)."""
+    keep = []
+    for col in frame.columns:
+        values = frame[col]
+        if col in DEFAULTED_TEXT and (values == "").all():
+            continue
+        if col in NULLABLE and values.isna().all():
+            continue
+        if col in DEFAULTED_INT and (values == 0).all():
+            continue
+        keep.append(col)
+    return frame[keep]
+
+
 def _insert_sqlite(chunk: pd.DataFrame) -> None:
-    frame = _db_frame(chunk, time_format="%Y-%m-%d %H:%M:%S")
-    frame = frame.astype(object).where(frame.notna(), None)
-    cols = ", ".join(RECORD_COLUMNS)
-    marks = ", ".join(["%s"] * len(RECORD_COLUMNS))
+    frame = _prune(_db_frame(chunk, time_format="%Y-%m-%d %H:%M:%S"))
+    values = frame.to_numpy(dtype=object)
+    values[pd.isna(values)] = None
+    cols = ", ".join(frame.columns)
+    marks = ", ".join(["?"] * len(frame.columns))
     sql = f"INSERT INTO metrics_costrecord ({cols}) VALUES ({marks})"  # noqa: S608
-    with connection.cursor() as cur:
-        cur.executemany(sql, list(frame.itertuples(index=False, name=None)))
+    connection.ensure_connection()
+    raw = connection.connection.cursor()  # the sqlite3 cursor: no per-call wrappers
+    try:
+        raw.executemany(sql, values.tolist())
+    finally:
+        raw.close()
 
 
 def _copy_postgres(chunk: pd.DataFrame) -> None:
-    frame = _db_frame(chunk, time_format="%Y-%m-%d %H:%M:%S+00")
+    frame = _prune(_db_frame(chunk, time_format="%Y-%m-%d %H:%M:%S+00"))
     buffer = io.StringIO()
     frame.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
-    not_null = ", ".join(c for c in RECORD_COLUMNS if c in TEXT_COLUMNS)
-    cols = ", ".join(RECORD_COLUMNS)
+    not_null = ", ".join(c for c in frame.columns if c in TEXT_COLUMNS) or "id"
+    cols = ", ".join(frame.columns)
     with connection.cursor() as cur:
         raw = cur.cursor  # psycopg 3
         sql = (

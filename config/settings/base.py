@@ -41,7 +41,12 @@ def database_from_url(url: str) -> dict[str, Any]:
         config["CONN_HEALTH_CHECKS"] = True
     else:
         # Several processes (web, worker, beat) share the file: wait for locks, don't fail.
-        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            # WAL: readers never block the writer (web, worker and beat share the file).
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     return config
 
 

@@ -42,6 +42,10 @@ from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError, finish_frame
 
 NAME = "openai"
 CHUNK_ROWS = 50_000
+# Each endpoint is its own export: a newer costs page must not replace usage rows of the same
+# days, nor completions replace embeddings. Rows carry the endpoint in this column
+# ("costs", "usage/completions", ...); ingest replaces older rows only within one value.
+REPLACE_SCOPE = "sku_meter"
 
 USAGE_PREFIX = "organization.usage."
 COSTS_OBJECT = "organization.costs.result"
@@ -183,7 +187,8 @@ def _cost_fields(result: dict[str, Any], *, file: str, line: int) -> dict[str, A
         "billing_currency": currency,
         "charge_description": line_item or "OpenAI API usage",
         "model": model,
-        "sku_meter": line_item,
+        "sku_id": line_item,
+        "sku_meter": "costs",
     }
 
 

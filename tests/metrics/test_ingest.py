@@ -284,7 +284,7 @@ def test_changing_rules_reallocates_history(
 
 def test_import_command_prints_a_summary_and_fails_on_bad_files(db, tmp_path):
     good = focus_csv(tmp_path, "good.csv", [row(cost="1.5", tags='{"team": "x"}')])
-    bad = focus_csv(tmp_path, "bad.csv", [row(cost="oops")])
+    focus_csv(tmp_path, "bad.csv", [row(cost="oops")])
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(Exception) as exc:
         call_command("import_billing", str(tmp_path), stdout=out, stderr=err)
