@@ -2,9 +2,11 @@
 
 from rest_framework.routers import DefaultRouter
 
-from metrics.api.views import TeamViewSet
+from metrics.api.views import AllocationRuleViewSet, ImportBatchViewSet, TeamViewSet
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet, basename="team")
+router.register("allocation-rules", AllocationRuleViewSet, basename="allocation-rule")
+router.register("imports", ImportBatchViewSet, basename="import")
 
 urlpatterns = router.urls

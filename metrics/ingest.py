@@ -111,8 +111,8 @@ def billing_import(
     existing = ImportBatch.objects.filter(sha256=sha, status=ImportBatch.Status.DONE).first()
     if existing:
         return ImportResult(batch=existing, created=False)
-    parser = registry.detect(path, source)
     try:
+        parser = registry.detect(path, source)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cur:
@@ -121,6 +121,10 @@ def billing_import(
                 sha256=sha, source=parser.NAME, file_name=name, created_by=user
             )
             result = _load(batch, path, parser, name=name, progress=progress)
+    except IngestError as exc:
+        if exc.file == str(path):  # name the upload, not our temporary copy
+            exc.file = name
+        raise
     except IntegrityError:
         # Another worker imported the same bytes first: that import is the one that counts.
         existing = ImportBatch.objects.filter(sha256=sha).first()
@@ -260,13 +264,13 @@ def _accumulate(
         if len(open_rows):
             unallocated[str(currency)] += _decimal_sum(open_rows["effective_cost"])
     for team_id, count in chunk["team_id"].value_counts(dropna=False).items():
-        per_team[None if pd.isna(team_id) else int(team_id)] += int(count)
+        per_team[None if pd.isna(team_id) else int(team_id)] += int(count)  # type: ignore[call-overload]
 
 
 def _decimal_sum(values: pd.Series) -> Decimal:
     """Exact sum of decimal strings: each distinct value is converted once."""
     counts = values.dropna().value_counts()
-    return sum((Decimal(v) * int(n) for v, n in counts.items()), Decimal(0))
+    return sum((Decimal(str(v)) * int(n) for v, n in counts.items()), Decimal(0))
 
 
 def _replace_older(

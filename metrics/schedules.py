@@ -7,6 +7,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # name -> (task, every N seconds)
 PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "worker heartbeat": ("metrics.heartbeat", 60),
+    "pull OpenAI costs and usage": ("metrics.pull_openai", 60 * 60),
+    "pull Anthropic usage and cost reports": ("metrics.pull_anthropic", 60 * 60),
 }
 
 

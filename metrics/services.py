@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import date
 
 import pandas as pd
 from django.db import connection, transaction
@@ -36,7 +37,7 @@ def ledger_reallocate(*, chunk_size: int = 50_000) -> int:
     """
     allocator = Allocator.load()
     changed = 0
-    days = set()
+    days: set[date] = set()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:

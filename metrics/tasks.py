@@ -1,10 +1,18 @@
 """Celery entry points for the ledger. Tasks take ids, call a service, are safe to re-run."""
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
 from metrics.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="metrics.heartbeat", ignore_result=True, time_limit=30, soft_time_limit=20)
@@ -23,3 +31,79 @@ def reallocate() -> int:
     from metrics.services import ledger_reallocate
 
     return ledger_reallocate()
+
+
+# --- Provider pulls ------------------------------------------------------------------------
+
+PULL_TIME_LIMIT = 20 * 60
+# Longer than the hard time limit: a worker killed mid-pull frees the lock when it expires.
+PULL_LOCK_SECONDS = PULL_TIME_LIMIT + 5 * 60
+
+
+@shared_task(
+    name="metrics.pull_openai",
+    ignore_result=True,
+    time_limit=PULL_TIME_LIMIT,
+    soft_time_limit=PULL_TIME_LIMIT - 60,
+)
+def pull_openai(start: str = "", end: str = "") -> None:
+    """Pull OpenAI costs and usage for [start, end) (ISO dates; default yesterday and today)
+    and import them. Safe to run twice; never runs twice at once."""
+    from metrics.connectors import openai
+
+    _pull_and_import(openai.SOURCE, openai.KEY_SETTING, openai.pull_openai, start, end)
+
+
+@shared_task(
+    name="metrics.pull_anthropic",
+    ignore_result=True,
+    time_limit=PULL_TIME_LIMIT,
+    soft_time_limit=PULL_TIME_LIMIT - 60,
+)
+def pull_anthropic(start: str = "", end: str = "") -> None:
+    """Pull the Anthropic usage and cost reports for [start, end) and import them."""
+    from metrics.connectors import anthropic
+
+    _pull_and_import(anthropic.SOURCE, anthropic.KEY_SETTING, anthropic.pull_anthropic, start, end)
+
+
+def _pull_and_import(
+    source: str,
+    key_setting: str,
+    pull: Callable[[datetime, datetime], list[bytes]],
+    start: str,
+    end: str,
+) -> None:
+    from metrics.connectors import bundle, count_results, day_window
+    from metrics.ingest import import_bytes
+
+    if not getattr(settings, key_setting, ""):
+        logger.info("%s is not set: skipping the %s pull", key_setting, source)
+        return
+    window_start, window_end = day_window(start, end)
+    # The lock lives in the shared cache (Redis / database), so two workers or two beat
+    # ticks cannot pull the same provider at once; cache.add is atomic there.
+    lock = f"metrics:pull:{source}"
+    if not cache.add(lock, timezone.now().isoformat(), timeout=PULL_LOCK_SECONDS):
+        logger.info("another %s pull holds the lock %r: skipping this run", source, lock)
+        return
+    try:
+        pages = pull(window_start, window_end)
+        rows = count_results(pages)
+        span = f"{window_start:%Y-%m-%d}..{window_end:%Y-%m-%d}"
+        if not rows:
+            logger.info("%s pull %s: %d page(s), no usage or cost rows", source, span, len(pages))
+            return
+        name = f"{source}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
+        result = import_bytes(name, bundle(pages), source=source)
+        logger.info(
+            "%s pull %s: %d page(s), %d row(s), batch %s (%s)",
+            source,
+            span,
+            len(pages),
+            rows,
+            result.batch.pk,
+            "imported" if result.created else "already imported",
+        )
+    finally:
+        cache.delete(lock)

@@ -1,7 +1,16 @@
-from django.db.models import QuerySet
-from rest_framework import serializers, viewsets
+from typing import Any
 
-from metrics.models import Team
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from metrics.ingest import billing_import_bytes
+from metrics.models import AllocationRule, ImportBatch, Team
+from metrics.sources.base import IngestError
+from metrics.sources.registry import SOURCES
 
 
 class TeamSerializer(serializers.ModelSerializer[Team]):
@@ -18,3 +27,94 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
 
     def get_queryset(self) -> QuerySet[Team]:
         return Team.objects.visible_to(self.request.user).order_by("name")
+
+
+class LedgerAdminPermission(permissions.DjangoModelPermissions):
+    """FinOps admins (model permissions on the ledger); reading needs the view permission."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class AllocationRuleSerializer(serializers.ModelSerializer[AllocationRule]):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+
+    class Meta:
+        model = AllocationRule
+        fields = [
+            "id",
+            "priority",
+            "team",
+            "field",
+            "tag_key",
+            "pattern",
+            "active",
+            "note",
+            "updated_at",
+        ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("field") == AllocationRule.Field.TAG and not attrs.get("tag_key"):
+            raise serializers.ValidationError({"tag_key": "A tag rule needs the tag key."})
+        return attrs
+
+
+class AllocationRuleViewSet(viewsets.ModelViewSet[AllocationRule]):
+    """Allocation rules. Any change re-allocates history in the background."""
+
+    serializer_class = AllocationRuleSerializer
+    permission_classes = [LedgerAdminPermission]
+    queryset = AllocationRule.objects.select_related("team").order_by("priority", "id")
+
+
+class ImportBatchSerializer(serializers.ModelSerializer[ImportBatch]):
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "file_name",
+            "source",
+            "status",
+            "row_count",
+            "replaced_count",
+            "summary",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class ImportUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+    source = serializers.ChoiceField(choices=["auto", *SOURCES], default="auto")  # type: ignore[assignment]
+
+
+class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet[ImportBatch]):
+    """Imported files. POST a billing file (multipart `file`, optional `source`) to import it."""
+
+    serializer_class = ImportBatchSerializer
+    permission_classes = [LedgerAdminPermission]
+    queryset = ImportBatch.objects.all()
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ImportUploadSerializer, responses={201: ImportBatchSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        try:
+            result = billing_import_bytes(
+                file.name,
+                file.read(),
+                source=upload.validated_data["source"],
+                user=request.user,  # type: ignore[arg-type]
+            )
+        except IngestError as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = ImportBatchSerializer(result.batch).data
+        return Response(
+            {**body, "already_imported": not result.created},
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

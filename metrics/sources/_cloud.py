@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics.sources.base import IngestError, decimal_strings
+from metrics.sources.base import (
+    JSON_COLUMNS,
+    MONEY_COLUMNS,
+    IngestError,
+    decimal_strings,
+    finish_frame,
+)
 
 CHUNK_ROWS = 200_000
 GZIP_MAGIC = b"\x1f\x8b"
@@ -178,6 +184,15 @@ def read_parquet_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame
         raise IngestError(file, 0, "-", f"not a readable Parquet file: {exc}") from exc
 
 
+def finish(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
+    """finish_frame, with every missing money/JSON value as None (not NaN or pd.NA)."""
+    for column in MONEY_COLUMNS + JSON_COLUMNS:
+        if column in frame.columns:
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), None)
+    return finish_frame(frame, file=file).reset_index(drop=True)
+
+
 # --- values --------------------------------------------------------------------------------
 
 
@@ -234,7 +249,7 @@ def decimal_combine(
     for parts in zip(*picked, strict=True):
         total = Decimal(0)
         for sign, part in zip(signs, parts, strict=True):
-            if part is not None:
+            if not pd.isna(part):
                 total += sign * Decimal(part)
         out.append(str(total))
     return pd.Series(out, index=mask.index[rows], dtype=object)

@@ -148,9 +148,10 @@ def sniff(path: Path, head: str) -> bool:
 
 
 def _csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
-    compression = "gzip" if path.read_bytes()[:2] == b"\x1f\x8b" else None
+    with path.open("rb") as fh:
+        compression = "gzip" if fh.read(2) == b"\x1f\x8b" else None
     try:
-        reader = pd.read_csv(
+        reader = pd.read_csv(  # type: ignore[call-overload]
             path,
             dtype=str,
             keep_default_na=False,

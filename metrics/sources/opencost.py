@@ -121,8 +121,11 @@ def _row(key: str, allocation: dict[str, Any], *, file: str, line: int) -> dict[
         else Decimal(0)
     )
     uses_gpu = costs.get("gpuCost", Decimal(0)) > 0
-    parts = ", ".join(
-        f"{label} {format(costs[f], 'f')}" for f, label in COST_FIELDS.items() if f in costs
+    parts = (
+        ", ".join(
+            f"{label} {format(costs[f], 'f')}" for f, label in COST_FIELDS.items() if costs.get(f)
+        )
+        or "no cost"
     )
     subject = f"namespace {namespace}" if namespace else f"{name} capacity"
     return {

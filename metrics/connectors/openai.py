@@ -1,0 +1,58 @@
+"""OpenAI organization Costs and Usage APIs (admin key, `Authorization: Bearer`).
+
+Daily buckets, grouped so that every row maps to a project (allocation) and a model (unit
+economics): usage by project_id + model, costs by project_id + line_item.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from metrics.connectors.http import Params, ProviderClient
+
+SOURCE = "openai"
+KEY_SETTING = "OPENAI_ADMIN_KEY"
+USAGE_ENDPOINTS = (
+    "completions",
+    "embeddings",
+    "moderations",
+    "images",
+    "audio_speeches",
+    "audio_transcriptions",
+)
+MAX_DAILY_BUCKETS = 31  # the API's limit for bucket_width=1d
+
+
+def client(**options: Any) -> ProviderClient:
+    return ProviderClient(
+        settings.OPENAI_API_BASE_URL,
+        {"Authorization": f"Bearer {settings.OPENAI_ADMIN_KEY}"},
+        **options,
+    )
+
+
+def pull_openai(
+    start: datetime, end: datetime, *, api: ProviderClient | None = None
+) -> list[bytes]:
+    """Every page of the costs and usage endpoints for [start, end), as received."""
+    api = api or client()
+    window: list[tuple[str, str]] = [
+        ("start_time", str(int(start.timestamp()))),
+        ("end_time", str(int(end.timestamp()))),
+        ("bucket_width", "1d"),
+        ("limit", str(MAX_DAILY_BUCKETS)),
+    ]
+    requests: list[tuple[str, Params]] = [
+        ("organization/costs", [*window, ("group_by", "project_id"), ("group_by", "line_item")])
+    ]
+    requests += [
+        (
+            f"organization/usage/{endpoint}",
+            [*window, ("group_by", "project_id"), ("group_by", "model")],
+        )
+        for endpoint in USAGE_ENDPOINTS
+    ]
+    return [page for path, params in requests for page in api.pages(path, params)]
