@@ -242,6 +242,12 @@ class CostRecord(models.Model):
     model_requests = models.BigIntegerField(default=0, db_default=0)
     gpu_hours = ExactDecimalField(default=0)
     application_key = models.CharField(max_length=300, blank=True, db_default="")
+    cost_source = models.CharField(
+        max_length=16,
+        blank=True,
+        db_default="",
+        help_text="'' = the provider's bill; 'catalog' = priced from ModelPrice/GpuRate",
+    )
     raw = models.JSONField(null=True, blank=True, help_text="Raw row for API/JSON sources")
 
     class Meta:
@@ -274,9 +280,224 @@ class DailyCost(models.Model):
     model_requests = models.BigIntegerField(default=0)
     gpu_hours = ExactDecimalField(default=0)
     record_count = models.PositiveIntegerField(default=0)
+    # Carbon estimates (EcoLogits method), filled after each rollup rebuild; ranges.
+    energy_kwh_low = models.FloatField(null=True, blank=True)
+    energy_kwh_high = models.FloatField(null=True, blank=True)
+    gco2e_low = models.FloatField(null=True, blank=True)
+    gco2e_high = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["team", "day"]), models.Index(fields=["day"])]
 
     def __str__(self) -> str:
         return f"{self.day} {self.team_id} {self.provider} {self.model} {self.effective_cost}"
+
+
+# --- Unit economics: prices, budgets, alerts, recommendations, remediation -----------------
+
+
+class ModelPrice(models.Model):
+    """A per-model price (per 1M tokens) from an effective date on; the catalog is versioned
+    by effective date: the row in force on a day prices that day's usage."""
+
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=200)
+    effective_date = models.DateField()
+    currency = models.CharField(max_length=8, default="USD")
+    input_per_mtok = ExactDecimalField()
+    cached_input_per_mtok = ExactDecimalField(null=True, blank=True)
+    cache_write_per_mtok = ExactDecimalField(null=True, blank=True)
+    output_per_mtok = ExactDecimalField()
+    batch_input_per_mtok = ExactDecimalField(null=True, blank=True)
+    batch_output_per_mtok = ExactDecimalField(null=True, blank=True)
+    parameters_billion = models.FloatField(
+        null=True, blank=True, help_text="Active parameters (billions) for carbon estimates"
+    )
+    tier = models.CharField(
+        max_length=16, blank=True, help_text="frontier | small: used for downsizing advice"
+    )
+    source_url = models.URLField(blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["provider", "model", "-effective_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "model", "effective_date"], name="unique_model_price"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} from {self.effective_date}"
+
+
+class GpuRate(models.Model):
+    """Configured cost per GPU hour, for self-hosted models billed without a price."""
+
+    name = models.CharField(max_length=100)
+    effective_date = models.DateField()
+    cost_per_hour = ExactDecimalField()
+    currency = models.CharField(max_length=8, default="USD")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "effective_date"], name="unique_gpu_rate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.cost_per_hour}/h from {self.effective_date}"
+
+
+class Budget(models.Model):
+    """A monthly budget for a team (optionally one application of it)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="budgets")
+    application_key = models.CharField(max_length=300, blank=True)
+    monthly_amount = ExactDecimalField()
+    currency = models.CharField(max_length=8, default="USD")
+    thresholds = models.JSONField(
+        default=list, blank=True, help_text="Percents, e.g. [50, 80, 100]"
+    )
+    forecast_alert = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "application_key", "currency"], name="unique_budget"
+            )
+        ]
+
+    def __str__(self) -> str:
+        app = f" / {self.application_key}" if self.application_key else ""
+        return f"{self.team}{app}: {self.monthly_amount} {self.currency}/month"
+
+    @property
+    def threshold_list(self) -> list[int]:
+        return sorted(int(t) for t in (self.thresholds or [50, 80, 100]))
+
+
+class Alert(models.Model):
+    """Budget, forecast and anomaly alerts. `dedupe_key` is unique: an alert fires once per
+    threshold per period, whatever the number of workers or restarts."""
+
+    class Kind(models.TextChoices):
+        BUDGET = "budget", "Budget threshold"
+        FORECAST = "forecast", "Forecast over budget"
+        ANOMALY = "anomaly", "Spend anomaly"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    dedupe_key = models.CharField(max_length=300, unique=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.CASCADE)
+    subject = models.CharField(max_length=300, blank=True, help_text="e.g. the model")
+    day = models.DateField()
+    amount = ExactDecimalField(null=True, blank=True)
+    currency = models.CharField(max_length=8, blank=True)
+    title = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    slack_channel = models.CharField(max_length=32, blank=True)
+    slack_ts = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Recommendation(models.Model):
+    class Kind(models.TextChoices):
+        DOWNSIZE = "downsize", "Model downsizing"
+        CACHING = "caching", "Prompt caching"
+        BATCH = "batch", "Batch API"
+        TOKEN_BLOAT = "token_bloat", "Token bloat"
+        GPU_IDLE = "gpu_idle", "Idle or over-provisioned GPU"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        APPLIED = "applied", "Applied"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    dedupe_key = models.CharField(max_length=300, unique=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE)
+    subject = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=300)
+    estimated_monthly_saving = ExactDecimalField()
+    currency = models.CharField(max_length=8, default="USD")
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    dismissed_reason = models.TextField(blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-estimated_monthly_saving"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RemediationAction(models.Model):
+    """A proposed change that a human must approve; runs at most once (conditional update on
+    status), through a pluggable executor."""
+
+    class Kind(models.TextChoices):
+        BUDGET_CAP = "budget_cap", "Hard budget cap on an application key"
+        MODEL_ROUTE = "model_route", "Switch an application's model route"
+        GPU_SCALE_DOWN = "gpu_scale_down", "Scale a GPU pool down"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    recommendation = models.ForeignKey(
+        Recommendation, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL)
+    params = models.JSONField(default=dict)
+    executor = models.CharField(max_length=32, default="webhook")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approved_actions",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    dry_run_result = models.JSONField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        permissions = [("approve_remediationaction", "Can approve remediation actions")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.team} ({self.status})"

@@ -97,6 +97,7 @@ TEXT_COLUMNS = [
     "provider",  # AI column: our short provider key: openai, anthropic, aws, azure, gcp, oci, ...
     "model",
     "application_key",
+    "cost_source",  # "" = the provider's bill; "catalog" = priced by us from ModelPrice
 ]
 JSON_COLUMNS = ["tags", "raw"]
 LEDGER_COLUMNS = [

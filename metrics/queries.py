@@ -1,0 +1,247 @@
+"""The one query layer over the daily rollups. The bot, the API and the portal call these
+functions, so one question gives one answer everywhere. Nothing here scans CostRecord.
+
+Scoping lives here too: `scope_for(user, team_slugs)` refuses teams the user may not see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet, Sum
+
+from metrics import kpis
+from metrics.models import VIEW_ALL_SPEND, DailyCost, Team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+CostColumn = Literal["effective_cost", "billed_cost"]
+CENT = Decimal("0.01")
+
+
+class ScopeError(PermissionDenied):
+    """The user asked about a team they may not see. Carries no numbers."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which teams a query covers. `team_ids=None` means the whole organization (including
+    the unallocated bucket); only FinOps admins get it."""
+
+    team_ids: tuple[int, ...] | None
+    label: str
+
+    @property
+    def is_org(self) -> bool:
+        return self.team_ids is None
+
+
+def scope_for(user: User | AnonymousUser, team_slugs: Sequence[str] | None = None) -> Scope:
+    """Resolve the teams a user asks about. No slugs: their own teams (all for admins)."""
+    if not user.is_authenticated:
+        raise ScopeError("Sign in first.")
+    visible = Team.objects.visible_to(user)
+    if team_slugs:
+        teams = list(Team.objects.filter(slug__in=team_slugs))
+        missing = set(team_slugs) - {t.slug for t in teams}
+        if missing:
+            raise ScopeError(f"Unknown team: {', '.join(sorted(missing))}")
+        allowed = set(visible.values_list("pk", flat=True))
+        if any(t.pk not in allowed for t in teams):
+            raise ScopeError("You may not see that team's spend.")
+        return Scope(tuple(sorted(t.pk for t in teams)), ", ".join(t.name for t in teams))
+    if user.has_perm(VIEW_ALL_SPEND):
+        return Scope(None, "the whole organization")
+    own = list(visible)
+    if not own:
+        raise ScopeError("You are not a member of any team yet.")
+    return Scope(tuple(sorted(t.pk for t in own)), ", ".join(t.name for t in own))
+
+
+@dataclass(frozen=True)
+class SpendQuery:
+    scope: Scope
+    start: date
+    end: date  # exclusive
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    cost: CostColumn = "effective_cost"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def previous(self) -> SpendQuery:
+        """The previous period of equal length, ending where this one starts."""
+        return SpendQuery(
+            self.scope,
+            self.start - timedelta(days=self.days),
+            self.start,
+            self.providers,
+            self.models,
+            self.cost,
+        )
+
+
+def rollups(q: SpendQuery) -> QuerySet[DailyCost]:
+    qs = DailyCost.objects.filter(day__gte=q.start, day__lt=q.end)
+    if q.scope.team_ids is not None:
+        qs = qs.filter(team_id__in=q.scope.team_ids)
+    if q.providers:
+        qs = qs.filter(provider__in=q.providers)
+    if q.models:
+        match = Q()
+        for m in q.models:
+            match |= Q(model__iexact=m) | Q(model__istartswith=f"{m}-")
+        qs = qs.filter(match)
+    return qs
+
+
+@dataclass
+class Breakdown:
+    key: str
+    currency: str
+    amount: Decimal
+
+
+@dataclass
+class SpendReport:
+    query: SpendQuery
+    totals: dict[str, Decimal]
+    previous_totals: dict[str, Decimal]
+    by_provider: list[Breakdown]
+    by_service_category: list[Breakdown]
+    by_model: list[Breakdown]
+    by_application: list[Breakdown]
+    daily: list[tuple[date, str, Decimal]]
+    usage: dict[str, float]
+    kpis: dict[str, float]
+    carbon_g: tuple[float, float] | None
+    unallocated: dict[str, Decimal] = field(default_factory=dict)
+
+    def change(self, currency: str) -> float | None:
+        """Relative change against the previous equal period (None when it had no spend)."""
+        before = self.previous_totals.get(currency, Decimal(0))
+        if not before:
+            return None
+        return float((self.totals.get(currency, Decimal(0)) - before) / before)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.totals.values())
+
+
+def _by(qs: QuerySet[DailyCost], dim: str, col: str, top: int) -> list[Breakdown]:
+    rows = qs.values(dim, "currency").annotate(amount=Sum(col)).order_by("-amount")[:top]
+    return [Breakdown(str(r[dim] or "(none)"), r["currency"], _money(r["amount"])) for r in rows]
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.000001"))
+
+
+def _totals(qs: QuerySet[DailyCost], col: str) -> dict[str, Decimal]:
+    return {
+        r["currency"]: _money(r["amount"])
+        for r in qs.values("currency").annotate(amount=Sum(col)).order_by("currency")
+    }
+
+
+USAGE_FIELDS = [
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "model_requests",
+    "gpu_hours",
+    "gco2e_low",
+    "gco2e_high",
+    "energy_kwh_low",
+    "energy_kwh_high",
+]
+
+
+def spend_report(q: SpendQuery, *, top: int = 5) -> SpendReport:
+    """Spend for a scope and period, with the previous equal period, breakdowns and KPIs."""
+    qs = rollups(q)
+    col = q.cost
+    totals = _totals(qs, col)
+    previous = _totals(rollups(q.previous()), col)
+    usage_raw = qs.aggregate(**{f: Sum(f) for f in USAGE_FIELDS}, cost=Sum("effective_cost"))
+    usage = {f: float(usage_raw[f] or 0) for f in USAGE_FIELDS}
+    frame = pd.DataFrame([{**usage, "effective_cost": float(usage_raw["cost"] or 0)}])
+    kpi = {
+        "cost_per_inference": kpis.scalar(kpis.cost_per_inference(frame)),
+        "token_density": kpis.scalar(kpis.token_density(frame)),
+        "cost_per_1k_tokens": kpis.scalar(kpis.cost_per_1k_tokens(frame)),
+        "cache_hit_ratio": kpis.scalar(kpis.cache_hit_ratio(frame)),
+        "token_carbon_density": kpis.scalar(kpis.token_carbon_density(frame)),
+    }
+    if len({c for c in totals}) > 1:
+        # Ratios over money in several currencies would add them together: not defined.
+        kpi["cost_per_inference"] = kpi["cost_per_1k_tokens"] = math.nan
+    unallocated: dict[str, Decimal] = {}
+    if q.scope.is_org:
+        unallocated = _totals(qs.filter(team__isnull=True), col)
+        org_total = sum(totals.values(), Decimal(0)) if len(totals) == 1 else Decimal(0)
+        if org_total:
+            kpi["unallocated_share"] = float(sum(unallocated.values(), Decimal(0)) / org_total)
+    carbon = None
+    if usage["gco2e_high"]:
+        carbon = (usage["gco2e_low"], usage["gco2e_high"])
+    daily = [
+        (r["day"], r["currency"], _money(r["amount"]))
+        for r in qs.values("day", "currency").annotate(amount=Sum(col)).order_by("day")
+    ]
+    return SpendReport(
+        query=q,
+        totals=totals,
+        previous_totals=previous,
+        by_provider=_by(qs, "provider", col, top),
+        by_service_category=_by(qs, "service_category", col, top),
+        by_model=_by(qs.exclude(model=""), "model", col, top),
+        by_application=_by(qs.exclude(application_key=""), "application_key", col, top),
+        daily=daily,
+        usage=usage,
+        kpis=kpi,
+        carbon_g=carbon,
+        unallocated=unallocated,
+    )
+
+
+def team_month_spend(
+    team_ids: Iterable[int], month_start: date, upto: date
+) -> dict[int, dict[str, Decimal]]:
+    """Effective cost per team and currency from the month start to `upto` (exclusive)."""
+    out: dict[int, dict[str, Decimal]] = {}
+    rows = (
+        DailyCost.objects.filter(team_id__in=list(team_ids), day__gte=month_start, day__lt=upto)
+        .values("team_id", "currency")
+        .annotate(amount=Sum("effective_cost"))
+    )
+    for r in rows:
+        out.setdefault(r["team_id"], {})[r["currency"]] = _money(r["amount"])
+    return out
+
+
+def daily_series(
+    *, team_ids: Iterable[int] | None, start: date, end: date, by_model: bool = False
+) -> pd.DataFrame:
+    """Daily effective cost (float, for statistics) per team (and model): the input of
+    anomaly detection and forecasts. Columns: team_id, [model,] currency, day, cost."""
+    qs = DailyCost.objects.filter(day__gte=start, day__lt=end)
+    if team_ids is not None:
+        qs = qs.filter(team_id__in=list(team_ids))
+    dims = ["team_id", "currency", "day"] + (["model"] if by_model else [])
+    rows = list(qs.values(*dims).annotate(cost=Sum("effective_cost")).order_by("day"))
+    frame = pd.DataFrame(rows, columns=[*dims, "cost"])
+    frame["cost"] = frame["cost"].astype(float)
+    return frame
