@@ -1,0 +1,1 @@
+"""Celery tasks (see metrics/tasks.py for the conventions)."""
