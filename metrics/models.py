@@ -176,9 +176,20 @@ class CostRecord(models.Model):
     trace it back to its file and line (the file is kept, see ImportBatch.stored_file).
     """
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    # No database-level FK constraints on this bulk fact table: per-row constraint checks
+    # would dominate a COPY. Django still emulates on_delete (CASCADE / SET_NULL).
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="records", db_constraint=False
+    )
     source_line = models.PositiveIntegerField()
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,  # covered by the (team, day) index
+    )
     day = models.DateField(db_index=True, help_text="Day of ChargePeriodStart (UTC)")
     # FOCUS columns
     billing_account_id = models.CharField(max_length=200, blank=True, db_default="")

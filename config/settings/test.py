@@ -8,7 +8,11 @@ from .base import DATABASES, VAR_DIR, broker_from_url, broker_transport_options,
 SECRET_KEY = env.str("SECRET_KEY", default="test-only-secret-key-not-for-production-use-0123456789")
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file (not :memory:) so a real worker process sees the test data. Separate names let
+    # concurrent test runs on one machine stay out of each other's way.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("FINOPS_TEST_DB", default=str(VAR_DIR / "test.sqlite3"))
+    }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="test-signing-secret")

@@ -259,7 +259,10 @@ def finish_frame(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
         else:
             frame[col] = None
     for col in TEXT_COLUMNS:
-        frame[col] = frame[col].fillna("").astype(str)
+        values = frame[col]
+        if values.dtype == object and not values.isna().any():
+            continue  # already plain strings: skip a full copy
+        frame[col] = values.fillna("").astype(str)
     for col in INT_COLUMNS:
         frame[col] = frame[col].fillna(0).astype("int64")
     frame["gpu_hours"] = frame["gpu_hours"].where(frame["gpu_hours"].notna(), "0")
