@@ -12,10 +12,8 @@ upload and the provider pulls. Contract:
 
 from __future__ import annotations
 
-import csv
 import glob
 import hashlib
-import io
 import logging
 import shutil
 import time
