@@ -175,7 +175,7 @@ def _load(
     allocator = Allocator.load()
     writer = _writer()
     currencies: dict[str, str] = {}
-    keys: dict[tuple[str, Any], set[date]] = defaultdict(set)
+    keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]] = defaultdict(set)
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     per_team: dict[int | None, int] = defaultdict(int)
     unallocated: dict[str, Decimal] = defaultdict(Decimal)
@@ -198,10 +198,11 @@ def _load(
         chunk["team_id"] = allocator.allocate(chunk)
         chunk["day"] = chunk["charge_period_start"].dt.date
         chunk["batch_id"] = batch.pk
-        for (account, start), days in (
-            chunk.groupby(["billing_account_id", "billing_period_start"])["day"].unique().items()
-        ):
-            keys[(account, start)].update(days)
+        scope = getattr(parser, "REPLACE_SCOPE", None)
+        group_by = ["billing_account_id", "billing_period_start"] + ([scope] if scope else [])
+        for key, days in chunk.groupby(group_by)["day"].unique().items():
+            account, start, *rest = key
+            keys[(account, start, (scope, rest[0]) if scope else None)].update(days)
         _accumulate(chunk, totals, per_team, unallocated)
         timings["allocate_and_sum"] += time.perf_counter() - clock
         clock = time.perf_counter()
@@ -293,21 +294,26 @@ def _decimal_sum(values: pd.Series) -> Decimal:
 
 
 def _replace_older(
-    batch: ImportBatch, keys: dict[tuple[str, Any], set[date]]
+    batch: ImportBatch, keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]]
 ) -> tuple[int, set[date]]:
-    """Delete rows of earlier imports for the same account, billing period and days."""
+    """Delete rows of earlier imports for the same account, billing period and days.
+
+    A parser may narrow "the same export" with REPLACE_SCOPE, a column whose value tells
+    separate exports of one account apart (e.g. OpenAI's usage vs costs pages)."""
     replaced = 0
     days: set[date] = set()
-    for (account, start), covered in keys.items():
-        if not account:
-            continue  # no billing account: nothing identifies "the same export" safely
+    for (account, start, scope), covered in keys.items():
         covered_days = set(covered)
         days |= covered_days
+        if not account:
+            continue  # no billing account: nothing identifies "the same export" safely
         qs = CostRecord.objects.filter(
             billing_account_id=account,
             billing_period_start=start.to_pydatetime(),
             day__in=covered_days,
         ).exclude(batch=batch)
+        if scope:
+            qs = qs.filter(**{scope[0]: scope[1]})
         replaced += qs._raw_delete(qs.db)  # plain DELETE: no cascades or signals to honour
     return replaced, days
 

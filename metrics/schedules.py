@@ -9,6 +9,11 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "worker heartbeat": ("metrics.heartbeat", 60),
     "pull OpenAI costs and usage": ("metrics.pull_openai", 60 * 60),
     "pull Anthropic usage and cost reports": ("metrics.pull_anthropic", 60 * 60),
+    "refresh savings recommendations": ("metrics.refresh_recommendations", 24 * 60 * 60),
+    "fill missing carbon estimates": ("metrics.carbon_backfill", 60 * 60),
+    "evaluate budgets": ("metrics.evaluate_budgets", 60 * 60),
+    "detect spend anomalies": ("metrics.detect_anomalies", 60 * 60),
+    "wake snoozed alerts": ("metrics.wake_snoozed_alerts", 5 * 60),
 }
 
 

@@ -4,14 +4,13 @@ import json
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from django.core.cache import cache
 
-from metrics.connectors import bundle, count_results, day_window
 from metrics.connectors import anthropic as anthropic_connector
+from metrics.connectors import bundle, count_results, day_window
 from metrics.connectors import openai as openai_connector
 from metrics.connectors.http import ProviderClient, ProviderError
 from metrics.sources import anthropic as anthropic_parser
@@ -49,7 +48,9 @@ def parse_bundle(tmp_path, parser, pages):
 
 
 def test_openai_pull_follows_pagination_and_sends_bearer(fake, waits, tmp_path):
-    pages = openai_connector.pull_openai(START, END, api=openai_connector.client(sleep=waits.append))
+    pages = openai_connector.pull_openai(
+        START, END, api=openai_connector.client(sleep=waits.append)
+    )
 
     costs = [r for r in fake.requests if r.path.endswith("/organization/costs")]
     assert len(costs) == 2
@@ -91,7 +92,9 @@ def test_anthropic_pull_sends_api_key_and_version(fake, waits, tmp_path):
 
 def test_429_honours_retry_after_then_succeeds(fake, waits):
     fake.fail_next(429)
-    pages = openai_connector.pull_openai(START, END, api=openai_connector.client(sleep=waits.append))
+    pages = openai_connector.pull_openai(
+        START, END, api=openai_connector.client(sleep=waits.append)
+    )
 
     assert waits == [1.0]  # Retry-After: 1, not the (longer) backoff
     assert len(pages) == 9
@@ -138,7 +141,7 @@ def test_unreachable_server_fails_clearly(waits):
 
 def test_bad_key_fails_at_once_without_retries(fake, waits, settings):
     api = ProviderClient(settings.OPENAI_API_BASE_URL, {}, sleep=waits.append)
-    with pytest.raises(ProviderError, match="HTTP 401.*check the admin API key"):
+    with pytest.raises(ProviderError, match=r"HTTP 401.*check the admin API key"):
         api.get("organization/costs")
     assert waits == []
     assert len(fake.requests) == 1
@@ -222,6 +225,7 @@ def test_pull_task_skips_without_a_key(settings, caplog, monkeypatch):
     assert "ANTHROPIC_ADMIN_KEY is not set: skipping the anthropic pull" in caplog.text
 
 
+@pytest.mark.django_db
 def test_pull_task_does_not_overlap_a_running_pull(fake, caplog, monkeypatch):
     from metrics.tasks import pull_openai
 
@@ -235,6 +239,7 @@ def test_pull_task_does_not_overlap_a_running_pull(fake, caplog, monkeypatch):
     assert "another openai pull holds the lock" in caplog.text
 
 
+@pytest.mark.django_db
 def test_pull_task_with_no_rows_imports_nothing(fake, caplog, monkeypatch):
     from metrics.tasks import pull_openai
 
@@ -254,7 +259,3 @@ def test_pull_tasks_are_scheduled_hourly():
 
 def _must_not_run(*args, **kwargs):
     raise AssertionError("must not be called")
-
-
-def test_fixture_dir_exists():
-    assert Path(FIXTURES, "openai_costs_page.json").is_file()

@@ -293,3 +293,32 @@ def test_import_command_prints_a_summary_and_fails_on_bad_files(db, tmp_path):
     assert "good.csv: 1 rows (focus)" in out.getvalue() and "USD: billed 1.50" in out.getvalue()
     assert ImportBatch.objects.count() == 1
     _ = good
+
+
+def test_rollups_cover_files_without_a_billing_account(db, shared_dir):
+    path = (
+        shared_dir
+        / "data"
+        / "billing"
+        / "focus_spec_v1.2_examples"
+        / "commitment_discount_scenarios"
+        / "commitment_discount_usage_scenario_4.csv"
+    )
+    billing_import(path)
+    assert (
+        DailyCost.objects.aggregate(s=Sum("effective_cost"))["s"]
+        == independent_sums(path)["EffectiveCost"]
+    )
+
+
+def test_separate_exports_of_one_account_do_not_replace_each_other(db, tmp_path):
+    """OpenAI's usage and costs pages share the account; REPLACE_SCOPE keeps both."""
+    from metrics.sources import openai as openai_source
+
+    if not getattr(openai_source, "REPLACE_SCOPE", None):
+        pytest.skip("the OpenAI parser declares no REPLACE_SCOPE")
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "billing"
+    usage = billing_import(fixtures / "openai_usage_completions_grouped.json")
+    costs = billing_import(fixtures / "openai_costs_page.json")
+    assert costs.batch.replaced_count == 0
+    assert CostRecord.objects.filter(batch=usage.batch).count() == usage.batch.row_count
