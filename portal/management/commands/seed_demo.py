@@ -1,12 +1,17 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from portal.demo import seed_people
 
 
 class Command(BaseCommand):
     help = "Create demo teams and one user per role (idempotent); prints the sign-in details."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--people-only", action="store_true", help="teams and users only, no demo data"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = seed_people()
@@ -15,9 +20,13 @@ class Command(BaseCommand):
             roles = ", ".join(r.value for r in u.roles)
             teams = ", ".join(f"{slug} ({role})" for slug, role in u.teams) or "-"
             self.stdout.write(f"  {u.email:<22} {u.password:<20} {roles:<28} teams: {teams}")
+        if options["people_only"]:
+            return
         for step in self._extensions():
             step(self.stdout)
 
     def _extensions(self) -> list[Any]:
         """Demo data of later features (usage, learners, rubrics) plug in here."""
-        return []
+        from metrics.demo import seed_usage
+
+        return [seed_usage]
