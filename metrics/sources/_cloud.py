@@ -3,7 +3,8 @@
 Everything here works on whole columns: a 1M-row export is read in chunks of CHUNK_ROWS and
 each chunk is normalized with vectorized pandas. The few per-value Python loops run over
 *distinct* values (tag strings, units) or over the small subset of rows that need decimal
-arithmetic (commitment fees, credits), never over every row of a big file.
+arithmetic (commitment fees, credits), never over every row of a big file. (GCP's JSON lines
+are the exception: JSON has to be decoded line by line.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from metrics.sources.base import (
     IngestError,
     decimal_strings,
     finish_frame,
+    utc_times,
 )
 
 CHUNK_ROWS = 200_000
@@ -147,7 +149,9 @@ def read_parquet_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame
     """Parquet batches as text frames (index = 1-based row number), like read_csv_chunks.
 
     Numbers become their shortest round-trip text (Parquet CUR stores costs as doubles, so
-    this is the exact value AWS wrote); maps and structs become JSON objects.
+    this is the exact value AWS wrote). A map column is spread into one text column per key,
+    named `<column>_<key>` (CUR 2.0's `resource_tags` map gives `resource_tags_user_team`,
+    the name legacy CUR uses), without a Python loop over rows.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -159,22 +163,20 @@ def read_parquet_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame
         batches = parquet.iter_batches(batch_size=CHUNK_ROWS, columns=columns)
         next_row = 1
         for batch in batches:
-            data: dict[str, object] = {}
+            data: dict[str, pd.Series] = {}
             for name, column in zip(batch.schema.names, batch.columns, strict=True):
                 kind = column.type
                 if pa.types.is_map(kind):
-                    data[name] = [
-                        None if v is None else json.dumps(dict(v)) for v in column.to_pylist()
-                    ]
+                    for key in pc.unique(column.keys).to_pylist():
+                        if key is None:
+                            continue
+                        found = pc.map_lookup(column, pa.scalar(key, kind.key_type), "first")
+                        data.setdefault(f"{name}_{key}", _arrow_text(found))
                 elif pa.types.is_struct(kind) or pa.types.is_list(kind):
-                    data[name] = [
-                        None if v is None else json.dumps(v, default=str)
-                        for v in column.to_pylist()
-                    ]
+                    raise IngestError(file, 0, name, "nested Parquet columns are not supported")
                 else:
-                    data[name] = pc.cast(column, pa.string()).to_pandas().fillna("")
+                    data[name] = _arrow_text(column)
             frame = pd.DataFrame(data)
-            frame = frame.fillna("").astype(str)
             frame.index = pd.RangeIndex(next_row, next_row + len(frame))
             next_row += len(frame)
             yield frame
@@ -182,6 +184,14 @@ def read_parquet_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame
         raise
     except (OSError, pa.ArrowException) as exc:
         raise IngestError(file, 0, "-", f"not a readable Parquet file: {exc}") from exc
+
+
+def _arrow_text(column: object) -> pd.Series:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(column, pa.string())
+    return pd.Series(pc.fill_null(text, "").to_pandas(), dtype=str)
 
 
 def finish(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
@@ -262,14 +272,14 @@ def decimal_times(values: pd.Series, factors: pd.Series) -> pd.Series:
     rows = scaled.to_numpy().nonzero()[0]
     if len(rows):
         products = [
-            _plain(Decimal(v) * int(f))
+            plain(Decimal(v) * int(f))
             for v, f in zip(values.iloc[rows], factors.iloc[rows], strict=True)
         ]
         out.iloc[rows] = products
     return out
 
 
-def _plain(value: Decimal) -> str:
+def plain(value: Decimal) -> str:
     """Decimal text without exponent or trailing zeros after the point."""
     text_value = format(value, "f")
     if "." in text_value:
@@ -295,16 +305,60 @@ def pick(mask_values: list[tuple[pd.Series, pd.Series]], default: pd.Series) -> 
     return out
 
 
+def per_distinct(
+    columns: list[pd.Series], fn: Callable[..., tuple[str, ...]], width: int
+) -> list[pd.Series]:
+    """Apply `fn` once per distinct combination of `columns`; `width` text results per row.
+
+    For lookups on low-cardinality columns (service, meter, unit): a million rows usually
+    hold a few hundred distinct values, so the Python work is per value, not per row.
+    """
+    index = columns[0].index
+    if len(columns) == 1:
+        codes, uniques = pd.factorize(columns[0], use_na_sentinel=False)
+        combos: list[tuple[object, ...]] = [(u,) for u in uniques]
+    else:
+        codes, multi = pd.MultiIndex.from_arrays(columns).factorize()
+        combos = list(multi)
+    results = [fn(*combo) for combo in combos]
+    out = []
+    for i in range(width):
+        values = np.array([r[i] for r in results] or [""], dtype=object)
+        out.append(pd.Series(values[codes], index=index, dtype=object))
+    return out
+
+
 def map_values(values: pd.Series, mapping: Mapping[str, str], default: str = "") -> pd.Series:
-    return values.map(mapping).fillna(default).astype(object)
+    return per_distinct([values], lambda v: (mapping.get(v, default),), 1)[0]
 
 
 def map_lower(values: pd.Series, mapping: Mapping[str, str], default: str = "") -> pd.Series:
     """Case-insensitive map (keys of `mapping` are lower case)."""
-    return values.str.lower().map(mapping).fillna(default).astype(object)
+    return per_distinct([values], lambda v: (mapping.get(str(v).lower(), default),), 1)[0]
 
 
 # --- time ----------------------------------------------------------------------------------
+
+
+def times(
+    values: pd.Series, *, file: str, column: str, lines: pd.Series, required: bool = True
+) -> pd.Series:
+    """utc_times on the distinct values only (an hourly export repeats each timestamp a lot).
+
+    A bad value is reported at its first row, as utc_times would.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) * 4 > len(values):
+        return utc_times(values, file=file, column=column, lines=lines, required=required)
+    _, first = np.unique(codes, return_index=True)
+    parsed = utc_times(
+        pd.Series(uniques, dtype=object),
+        file=file,
+        column=column,
+        lines=pd.Series(lines.to_numpy()[first]),
+        required=required,
+    )
+    return pd.Series(parsed.array.take(codes), index=values.index)
 
 
 def month_start(times: pd.Series) -> pd.Series:
@@ -451,10 +505,3 @@ class CurrencyGuard:
                     f"currency {currency} differs from {known[0]} (line {known[1]}) for billing "
                     f"account {account!r}: one account is billed in one currency",
                 )
-
-
-def safe_decimal(value: str) -> Decimal | None:
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        return None

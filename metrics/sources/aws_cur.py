@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from metrics.sources import _cloud as c
-from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError, utc_times
+from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError
 
 NAME = "aws-cur"
 PROVIDER = "aws"
@@ -336,15 +336,7 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
     parquet = c.is_parquet(path)
     header = c.parquet_columns(path) if parquet else c.csv_header(path)
-    columns: dict[str, str] = {}  # canonical -> header as written
-    tag_columns: dict[str, str] = {}  # header as written -> tag key
-    for raw in header:
-        if raw.startswith(_TAG_PREFIX_LEGACY):
-            tag_columns[raw] = raw[len(_TAG_PREFIX_LEGACY) :]
-        elif raw.lower().startswith(_TAG_PREFIX_SNAKE):
-            tag_columns[raw] = raw[len(_TAG_PREFIX_SNAKE) :]
-        else:
-            columns.setdefault(canonical(raw), raw)
+    columns, tag_columns = _split_columns(header)
     missing = [name for name in _REQUIRED if name not in columns]
     if missing:
         raise IngestError(file, 1, missing[0], "a required AWS CUR column is missing")
@@ -352,8 +344,24 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
     chunks = c.read_parquet_chunks(path, wanted) if parquet else c.read_csv_chunks(path, wanted)
     currency = c.CurrencyGuard(file, columns["line_item_currency_code"])
     for chunk in chunks:
+        # Per chunk: Parquet map columns arrive spread into one column per key.
+        columns, tag_columns = _split_columns(list(chunk.columns))
         frame = _normalize(chunk, columns, tag_columns, file=file, currency=currency)
         yield c.finish(frame, file=file)
+
+
+def _split_columns(header: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(canonical name -> header as written, tag column as written -> tag key)."""
+    columns: dict[str, str] = {}
+    tag_columns: dict[str, str] = {}
+    for raw in header:
+        if raw.startswith(_TAG_PREFIX_LEGACY):
+            tag_columns[raw] = raw[len(_TAG_PREFIX_LEGACY) :]
+        elif raw.lower().startswith(_TAG_PREFIX_SNAKE):
+            tag_columns[raw] = raw[len(_TAG_PREFIX_SNAKE) :]
+        else:
+            columns.setdefault(canonical(raw), raw)
+    return columns, tag_columns
 
 
 def _normalize(
@@ -389,7 +397,7 @@ def _normalize(
 
     # Times
     def times(name: str, required: bool = True) -> pd.Series:
-        return utc_times(
+        return c.times(
             chunk[columns[name]], file=file, column=columns[name], lines=lines, required=required
         )
 
@@ -678,4 +686,4 @@ def _readable_model(usage_type: str) -> str:
     name = _TOKEN_SUFFIX.sub("", name)
     name = re.sub(r"(?<=[a-z])(?=[A-Z0-9])", " ", name)
     name = re.sub(r"(?<=[0-9.])(?=[A-Z][a-z])", " ", name)
-    return name.strip(" -")
+    return " ".join(name.replace("-", " ").split())
