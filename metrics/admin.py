@@ -95,3 +95,141 @@ class DailyCostAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# --- Prices, recommendations, remediation (metrics.pricing / recommendations / remediation)
+
+from django.contrib import messages  # noqa: E402
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
+from django.db.models import QuerySet  # noqa: E402
+
+from metrics.models import GpuRate, ModelPrice, Recommendation, RemediationAction  # noqa: E402
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    """Editable catalog; saving a price re-prices the ledger in the background."""
+
+    list_display = [
+        "provider",
+        "model",
+        "effective_date",
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "output_per_mtok",
+        "batch_input_per_mtok",
+        "batch_output_per_mtok",
+        "tier",
+        "currency",
+    ]
+    list_filter = ["provider", "tier", "currency"]
+    search_fields = ["model", "note"]
+    date_hierarchy = "effective_date"
+
+
+@admin.register(GpuRate)
+class GpuRateAdmin(admin.ModelAdmin):
+    list_display = ["name", "effective_date", "cost_per_hour", "currency"]
+    search_fields = ["name"]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "kind",
+        "team",
+        "estimated_monthly_saving",
+        "currency",
+        "status",
+        "updated_at",
+    ]
+    list_filter = ["kind", "status", "team"]
+    search_fields = ["title", "subject", "dedupe_key"]
+    readonly_fields = [f.name for f in Recommendation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the daily job; dismissed through the portal, Slack or API
+
+
+@admin.register(RemediationAction)
+class RemediationActionAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "team", "status", "approved_by", "approved_at", "executed_at"]
+    list_filter = ["kind", "status", "team"]
+    readonly_fields = [f.name for f in RemediationAction._meta.fields]
+    actions = ["approve", "dry_run"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # proposed through metrics.remediation.action_propose
+
+    @admin.action(description="Approve (and run once) the selected actions")
+    def approve(self, request: HttpRequest, queryset: QuerySet[RemediationAction]) -> None:
+        from metrics.remediation import action_approve
+
+        for action in queryset:
+            try:
+                action_approve(action=action, user=request.user)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"#{action.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{action.pk} approved; it runs once now.")
+
+    @admin.action(description="Dry run: store what would be sent")
+    def dry_run(self, request: HttpRequest, queryset: QuerySet[RemediationAction]) -> None:
+        from metrics.remediation import action_dry_run
+
+        for action in queryset:
+            action_dry_run(action=action, record=True)
+        self.message_user(request, "Dry runs stored on the selected actions.")
+
+
+# --- Budgets and alerts (metrics.budgets / anomalies / alerts) ----------------------------
+
+from metrics.models import Alert, Budget  # noqa: E402
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    """Thresholds are percents (empty: 50, 80, 100); checked hourly by metrics.evaluate_budgets."""
+
+    list_display = [
+        "team",
+        "application_key",
+        "monthly_amount",
+        "currency",
+        "thresholds",
+        "forecast_alert",
+        "active",
+    ]
+    list_filter = ["active", "currency", "team"]
+    list_editable = ["active"]
+    search_fields = ["team__name", "team__slug", "application_key"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "team", "day", "amount", "currency", "status", "created_at"]
+    list_filter = ["kind", "status", "team"]
+    search_fields = ["title", "subject", "dedupe_key"]
+    date_hierarchy = "day"
+    list_select_related = ["team"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # raised by the budget and anomaly jobs only
+
+    @admin.action(description="Acknowledge the selected alerts")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        from metrics.alerts import alert_acknowledge
+
+        done = 0
+        for alert in queryset:
+            try:
+                alert_acknowledge(alert=alert, user=request.user)
+            except PermissionDenied as exc:
+                self.message_user(request, f"#{alert.pk}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, f"{done} alert(s) acknowledged.")

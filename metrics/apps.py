@@ -1,5 +1,14 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.management import call_command
 from django.db.models.signals import post_delete, post_migrate, post_save
+
+
+def create_cache_table(using: str = "default", **kwargs: Any) -> None:
+    """The database cache (the default CACHES, holding job locks) needs its table; the
+    command is idempotent and does nothing when CACHES points at Redis."""
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class MetricsConfig(AppConfig):
@@ -8,9 +17,11 @@ class MetricsConfig(AppConfig):
     verbose_name = "Cost ledger"
 
     def ready(self) -> None:
-        from metrics import schedules, signals
+        from metrics import pricing, schedules, signals
         from metrics.models import AllocationRule
 
         post_migrate.connect(schedules.ensure_periodic_tasks_after_migrate, sender=self)
+        post_migrate.connect(create_cache_table, sender=self)
         post_save.connect(signals.queue_reallocation, sender=AllocationRule)
         post_delete.connect(signals.queue_reallocation, sender=AllocationRule)
+        pricing.connect_signals()

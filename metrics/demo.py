@@ -42,6 +42,7 @@ def seed_usage(out: TextIO, *, days: int = 60, rows: int = 20_000) -> None:
                 "thresholds": [50, 80, 100],
             },
         )
+    call_command("load_prices", stdout=out)
     folder = Path(settings.MEDIA_ROOT) / "demo-usage"
     end = date.today()
     call_command(

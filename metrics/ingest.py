@@ -230,6 +230,11 @@ def _load(
     clock = time.perf_counter()
     rebuild_rollups(days)
     timings["rollups"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    from metrics.pricing import ledger_reprice_batch  # pricing imports this module
+
+    ledger_reprice_batch(batch.pk)  # usage that arrived without cost, from the catalog
+    timings["pricing"] = time.perf_counter() - clock
     teams = dict(Team.objects.filter(pk__in=[k for k in per_team if k]).values_list("pk", "slug"))
     batch.row_count = rows
     batch.replaced_count = replaced
@@ -343,6 +348,9 @@ def rebuild_rollups(days: Iterable[date]) -> None:
                 """,  # noqa: S608 - only placeholders are interpolated
                 part,
             )
+    from metrics.carbon import carbon_fill_rollups  # carbon reads the rollups
+
+    carbon_fill_rollups(day_list)
 
 
 # --- writers -------------------------------------------------------------------------------

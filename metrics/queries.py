@@ -7,6 +7,7 @@ Scoping lives here too: `scope_for(user, team_slugs)` refuses teams the user may
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from metrics import kpis
 from metrics.models import VIEW_ALL_SPEND, DailyCost, Team
@@ -100,7 +102,8 @@ def rollups(q: SpendQuery) -> QuerySet[DailyCost]:
     if q.models:
         match = Q()
         for m in q.models:
-            match |= Q(model__iexact=m) | Q(model__istartswith=f"{m}-")
+            # "gpt-4o" matches its dated snapshots ("gpt-4o-2024-08-06"), not "gpt-4o-mini".
+            match |= Q(model__iexact=m) | Q(model__iregex=rf"^{re.escape(m)}-[0-9]")
         qs = qs.filter(match)
     return qs
 
@@ -241,7 +244,91 @@ def daily_series(
     if team_ids is not None:
         qs = qs.filter(team_id__in=list(team_ids))
     dims = ["team_id", "currency", "day"] + (["model"] if by_model else [])
-    rows = list(qs.values(*dims).annotate(cost=Sum("effective_cost")).order_by("day"))
-    frame = pd.DataFrame(rows, columns=[*dims, "cost"])
+    # Summed exactly by the database, then cast to float there: decoding hundreds of
+    # thousands of NUMERICs into Decimals costs more than the query itself.
+    rows = qs.values_list(*dims).annotate(cost=_float_sum("effective_cost")).order_by("day")
+    frame = pd.DataFrame.from_records(list(rows), columns=[*dims, "cost"])
     frame["cost"] = frame["cost"].astype(float)
     return frame
+
+
+def _float_sum(column: str) -> Cast:
+    return Cast(Sum(column), FloatField())
+
+
+def application_month_spend(
+    team_ids: Iterable[int], month_start: date, upto: date
+) -> dict[tuple[int, str], dict[str, Decimal]]:
+    """Effective cost per (team, application key) and currency from the month start to `upto`
+    (exclusive); spend with no application key is left out. Used by per-application budgets."""
+    out: dict[tuple[int, str], dict[str, Decimal]] = {}
+    rows = (
+        DailyCost.objects.filter(team_id__in=list(team_ids), day__gte=month_start, day__lt=upto)
+        .exclude(application_key="")
+        .values("team_id", "application_key", "currency")
+        .annotate(amount=Sum("effective_cost"))
+    )
+    for r in rows:
+        key = (r["team_id"], r["application_key"])
+        out.setdefault(key, {})[r["currency"]] = _money(r["amount"])
+    return out
+
+
+def application_daily_series(*, team_ids: Iterable[int], start: date, end: date) -> pd.DataFrame:
+    """Daily effective cost (float) per team, application key and currency, for rows that
+    have an application key. Columns: team_id, application_key, currency, day, cost."""
+    dims = ["team_id", "application_key", "currency", "day"]
+    qs = (
+        DailyCost.objects.filter(team_id__in=list(team_ids), day__gte=start, day__lt=end)
+        .exclude(application_key="")
+        .values_list(*dims)
+        .annotate(cost=_float_sum("effective_cost"))
+        .order_by("day")
+    )
+    frame = pd.DataFrame.from_records(list(qs), columns=[*dims, "cost"])
+    frame["cost"] = frame["cost"].astype(float)
+    return frame
+
+
+USAGE_SUMS = [
+    "effective_cost",
+    "billed_cost",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "model_requests",
+    "gpu_hours",
+]
+
+
+def usage_frame(
+    *,
+    start: date,
+    end: date,
+    team_ids: Iterable[int] | None = None,
+    providers: Sequence[str] = (),
+    by: Sequence[str] = ("team_id", "provider", "model", "application_key", "currency", "day"),
+) -> pd.DataFrame:
+    """Cost and usage sums over the rollups of [start, end), grouped by `by` (DailyCost
+    columns). Money stays Decimal, counts int: the input of what-if estimates and
+    recommendations (metrics.pricing, metrics.recommendations)."""
+    scope = Scope(tuple(sorted(team_ids)) if team_ids is not None else None, "")
+    qs = rollups(SpendQuery(scope, start, end, providers=tuple(providers)))
+    rows = list(qs.values(*by).annotate(**{f"{c}_sum": Sum(c) for c in USAGE_SUMS}).order_by(*by))
+    frame = pd.DataFrame(rows, columns=[*by, *(f"{c}_sum" for c in USAGE_SUMS)])
+    frame.columns = [*by, *USAGE_SUMS]
+    for col in ("effective_cost", "billed_cost", "gpu_hours"):
+        frame[col] = frame[col].map(lambda v: Decimal(v or 0))
+    for col in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    frame["model_requests"] = frame["model_requests"].fillna(0).astype("int64")
+    return frame
+
+
+def known_dimensions() -> tuple[list[str], list[str]]:
+    """Distinct provider keys and model names in the rollups: the words a spend question
+    may name (the bot's question parser uses them)."""
+    providers = DailyCost.objects.order_by("provider").values_list("provider", flat=True)
+    models = DailyCost.objects.exclude(model="").order_by("model").values_list("model", flat=True)
+    return list(providers.distinct()), list(models.distinct())

@@ -121,6 +121,14 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The shared cache holds cross-process locks (periodic jobs must not overlap), so it is never
+# per-process memory: the database by default (`createcachetable` runs after every migrate,
+# see metrics/apps.py), Redis in production, e.g. CACHE_URL=redis://127.0.0.1:6379/1.
+try:
+    CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://django_cache")}
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(f"CACHE_URL is malformed: {exc}") from exc
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -169,6 +177,34 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Alerting (metrics/anomalies.py, metrics/budgets.py) ---------------------------------
+
+
+def positive_number(name: str, default: float, *, whole: bool = False) -> float:
+    """A positive (`whole`: positive whole) number from the environment; anything else stops
+    start-up with a message naming the variable."""
+    raw = env.str(name, default=str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is malformed: {raw!r} is not a number") from None
+    if not 0 < value < float("inf") or (whole and not value.is_integer()):
+        kind = "a positive whole number" if whole else "a positive number"
+        raise ImproperlyConfigured(f"{name} is malformed: {raw!r} must be {kind}")
+    return value
+
+
+# A day is an anomaly when its spend is above MULTIPLIER x the trailing 7-day median, at least
+# MIN_AMOUNT (in the series' currency), and its robust z-score over 28 days is above ZSCORE;
+# series with fewer than MIN_HISTORY_DAYS days of data get no verdict.
+ANOMALY_MULTIPLIER = positive_number("ANOMALY_MULTIPLIER", 3.0)
+ANOMALY_MIN_AMOUNT = positive_number("ANOMALY_MIN_AMOUNT", 10.0)
+ANOMALY_ZSCORE = positive_number("ANOMALY_ZSCORE", 3.0)
+ANOMALY_MIN_HISTORY_DAYS = int(positive_number("ANOMALY_MIN_HISTORY_DAYS", 10, whole=True))
+# Repeats for the same team/model/currency are not raised within this many hours of the
+# anomalous day (rounded up to whole days: the ledger's grain), nor while one is snoozed.
+ANOMALY_SUPPRESS_HOURS = int(positive_number("ANOMALY_SUPPRESS_HOURS", 24, whole=True))
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -201,6 +237,18 @@ OPENAI_ADMIN_KEY = env.str("OPENAI_ADMIN_KEY", default="")
 OPENAI_API_BASE_URL = env.str("OPENAI_API_BASE_URL", default="https://api.openai.com/v1/")
 ANTHROPIC_ADMIN_KEY = env.str("ANTHROPIC_ADMIN_KEY", default="")
 ANTHROPIC_API_BASE_URL = env.str("ANTHROPIC_API_BASE_URL", default="https://api.anthropic.com/v1/")
+
+# --- Pricing, carbon, remediation (metrics.pricing / carbon / remediation) ---------------
+# Remediation actions that a human approved are POSTed here, signed with HMAC-SHA256
+# (X-FinOps-Signature: sha256=HMAC(secret, timestamp + "." + body)). Empty URL: no executor.
+REMEDIATION_WEBHOOK_URL = env.str("REMEDIATION_WEBHOOK_URL", default="")
+REMEDIATION_WEBHOOK_SECRET = env.str("REMEDIATION_WEBHOOK_SECRET", default="")
+REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=10.0)
+# Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
+# WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
+CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")
+CARBON_SELF_HOSTED_PUE = env.float("CARBON_SELF_HOSTED_PUE", default=1.2)
+CARBON_SELF_HOSTED_WUE = env.float("CARBON_SELF_HOSTED_WUE", default=0.5)
 
 LOGGING = {
     "version": 1,
