@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: demo test check install install-test chromium port-free clean
+.PHONY: demo test check focus-check install install-test chromium port-free clean
 
 demo: port-free install  ## install into .venv, migrate, load curriculum and demo data, run web+worker+beat
 	$(BIN)/python manage.py demo --port $(PORT)
@@ -40,6 +40,9 @@ check: install-test  ## lint and types
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy config metrics portal curriculum bot
+
+focus-check: install  ## FOCUS export of every billing sample through the official focus-validator
+	bash .ci/checks/focus_validator.sh
 
 clean:
 	rm -rf var/test.sqlite3 var/test-broker.sqlite3

@@ -8,10 +8,11 @@ Billed vs effective cost. One export file is either the *actual* or the *amortiz
 the file does not say which, so both are read with the same per-row rules, after Microsoft's
 "Convert Cost Management data to FOCUS" guidance:
 
-- EffectiveCost = the row's cost (`CostInBillingCurrency`, or `Cost` in older EA files).
-  In an amortized file that is the amortized cost. In an actual file it is the invoiced cost:
-  reservation/savings-plan purchases stay as a lump on their purchase date (an actual file
-  carries no amortization to spread them with), and the usage they cover shows 0.
+- EffectiveCost = the row's cost (`CostInBillingCurrency`, or `Cost` in older EA files), except
+  0 for reservation/savings-plan purchases, as FOCUS defines it (their cost reaches
+  EffectiveCost through the amortized usage rows). In an amortized file that is the amortized
+  cost. An actual file carries no amortization, so there the purchase appears in BilledCost
+  only: import the amortized dataset for effective (amortized) spend.
 - BilledCost = the row's cost, except 0 for rows that only exist as amortization: usage and
   unused-commitment rows priced by a reservation or savings plan (`PricingModel` Reservation or
   SavingsPlan with `ChargeType` Usage, UnusedReservation or UnusedSavingsPlan). In an actual
@@ -308,7 +309,10 @@ def _normalize(
     pricing_model = txt("pricingmodel").str.lower().str.replace(" ", "", regex=False)
     cost = cash(roles["cost"], required=True)
     amortized_only = pricing_model.isin(_COMMITMENT_MODELS) & charge_type.isin(_AMORTIZED_CHARGES)
-    out["effective_cost"] = cost
+    # FOCUS: a commitment purchase has EffectiveCost 0 (its cost is what the covered usage
+    # carries when amortized); the invoice (BilledCost) keeps the purchase.
+    commitment_purchase = pricing_model.isin(_COMMITMENT_MODELS) & charge_type.eq("purchase")
+    out["effective_cost"] = cost.where(~commitment_purchase, "0")
     out["billed_cost"] = cost.where(~amortized_only, "0")
     list_price, contracted_price = cash("paygprice"), cash("unitprice")
     if mca and has("exchangeratepricingtobilling"):

@@ -89,13 +89,18 @@ def aws_expected(path: Path) -> tuple[Decimal, Decimal, int]:
 
 
 def azure_expected(path: Path) -> tuple[Decimal, Decimal, int]:
-    """Effective = cost; billed leaves out amortized commitment usage (see azure.py)."""
+    """Effective = cost except commitment purchases (0, FOCUS); billed leaves out amortized
+    commitment usage (see azure.py)."""
     billed = effective = Decimal(0)
     rows = csv_rows(path)
     for row in rows:
         low = {k.lower(): v for k, v in row.items()}
         cost = dec(low.get("costinbillingcurrency") or low.get("cost") or "")
-        effective += cost
+        purchase = (low.get("pricingmodel") or "").replace(" ", "").lower() in (
+            "reservation",
+            "savingsplan",
+        ) and (low.get("chargetype") or "").lower() == "purchase"
+        effective += Decimal(0) if purchase else cost
         amortized = low.get("pricingmodel") in ("Reservation", "SavingsPlan") and low.get(
             "chargetype"
         ) in ("Usage", "UnusedReservation", "UnusedSavingsPlan")
@@ -183,10 +188,11 @@ def test_amortized_azure_sample_bills_nothing_for_commitment_usage(shared_dir):
     assert set(committed.commitment_discount_status) == {"Used"}
 
 
-def test_actual_azure_sample_keeps_the_reservation_purchase(shared_dir):
+def test_actual_azure_sample_bills_the_reservation_purchase(shared_dir):
     frame = parsed(azure, shared_dir / EA_ACTUAL)
     purchase = frame[frame.charge_category == "Purchase"].iloc[0]
-    assert purchase.billed_cost == purchase.effective_cost == "3.25"
+    # FOCUS: the invoice carries the purchase; EffectiveCost gets it through amortized usage.
+    assert purchase.billed_cost == "3.25" and purchase.effective_cost == "0"
     assert purchase.commitment_discount_name == "VM_RI_06-21-2023_18-56"
     assert purchase.charge_frequency == "Recurring"
 
