@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from curriculum.models import Exam, Module, Question
 from metrics.models import Team, TeamMembership
-from portal.models import Profile
+from portal.exam import attempt_answer_save, attempt_start, attempt_submit, current_exam
+from portal.learning import progress_mark_section_read, quiz_answer_submit
+from portal.models import AttemptQuestion, Credential, ModuleProgress, Profile
 from portal.roles import Role, ensure_role_groups
 
 
@@ -138,3 +142,59 @@ def seed_people() -> list[DemoUser]:
                 team=teams[slug], user=user, defaults={"role": role}
             )
     return DEMO_USERS
+
+
+def _complete_module(user: Any, module: Module, *, sections: int | None = None) -> None:
+    """Read `sections` sections (all by default) and, when all are read, ace the quiz."""
+    version = module.current()
+    ids = version.section_ids if sections is None else version.section_ids[:sections]
+    for section_id in ids:
+        progress_mark_section_read(user=user, module=module, section_id=section_id)
+    if sections is not None:
+        return
+    for question in Question.objects.quiz_for(module).prefetch_related("choices"):
+        quiz_answer_submit(
+            user=user, module=module, qid=question.qid, chosen=question.correct_orders()
+        )
+
+
+def _pass_exam(user: Any, exam: Exam) -> None:
+    attempt = attempt_start(user=user, exam=exam)
+    items = AttemptQuestion.objects.filter(attempt=attempt).select_related("question")
+    for item in items.prefetch_related("question__choices"):
+        correct = item.question.correct_orders()
+        indexes = [i for i, order in enumerate(item.choice_order) if order in correct]
+        attempt_answer_save(attempt=attempt, position=item.position, shown_indexes=indexes)
+    attempt_submit(attempt=attempt)
+
+
+def seed_learning(stdout: Any) -> None:
+    """Demo learners: Alice three modules done, Bob one in progress, Carol certified.
+
+    Idempotent: a learner who already has progress is left alone. Needs the curriculum
+    (sync_curriculum runs first in `manage.py demo`).
+    """
+    modules = list(Module.objects.catalogue())
+    exam = current_exam()
+    if not modules:
+        stdout.write("No curriculum loaded: run sync_curriculum to get demo learners.")
+        return
+    user_model = get_user_model()
+    alice = user_model.objects.get(username="alice@example.com")
+    bob = user_model.objects.get(username="bob@example.com")
+    carol = user_model.objects.get(username="carol@example.com")
+    if not ModuleProgress.objects.filter(user=alice).exists():
+        for module in modules[:3]:
+            _complete_module(alice, module)
+    if not ModuleProgress.objects.filter(user=bob).exists():
+        _complete_module(bob, modules[0], sections=2)
+    if not ModuleProgress.objects.filter(user=carol).exists():
+        for module in modules:
+            _complete_module(carol, module)
+    credential = Credential.objects.filter(user=carol).first()
+    if credential is None and exam is not None:
+        _pass_exam(carol, exam)
+        credential = Credential.objects.filter(user=carol).first()
+    stdout.write("Demo learners: alice (3 modules done), bob (module 1 in progress), carol.")
+    if credential is not None:
+        stdout.write(f"  carol's credential: /credentials/{credential.pk}/")

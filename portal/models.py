@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
+from curriculum.models import Exam, Module, ModuleVersion, Question
 from metrics.models import Team
 
 
@@ -20,6 +26,7 @@ class Profile(models.Model):
         permissions = [
             ("view_people_progress", "HR: see learning progress and credentials of people"),
             ("view_team_progress", "Team lead: see progress of the teams they lead"),
+            ("invite_people", "Can invite people to the portal by e-mail"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -35,3 +42,272 @@ class Profile(models.Model):
     @property
     def teams(self) -> models.QuerySet[Team]:
         return Team.objects.filter(memberships__user_id=self.user_id)
+
+
+# --- Learning -----------------------------------------------------------------------------
+
+
+class ModuleProgressQuerySet(models.QuerySet["ModuleProgress"]):
+    def for_user(self, user: Any) -> ModuleProgressQuerySet:
+        return self.filter(user=user)
+
+    def completed(self) -> ModuleProgressQuerySet:
+        return self.filter(completed_at__isnull=False)
+
+
+class ModuleProgress(models.Model):
+    """One learner's progress through one version of a module.
+
+    Progress points at the ModuleVersion the learner read: when authors publish a new version,
+    what a learner completed stays attached to the text they actually read.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="module_progress"
+    )
+    module_version = models.ForeignKey(
+        ModuleVersion, on_delete=models.PROTECT, related_name="progress"
+    )
+    # Denormalized from module_version so "is this module done?" is one indexed lookup.
+    module = models.ForeignKey(Module, on_delete=models.PROTECT, related_name="progress")
+    sections_read = models.JSONField(default=list, blank=True)
+    last_section = models.CharField(max_length=120, blank=True, default="")
+    quiz_passed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ModuleProgressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "module progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "module_version"], name="unique_progress_per_version"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "module"]),
+            models.Index(fields=["user", "-updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.module_version}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+    def sections_done(self) -> int:
+        wanted = set(self.module_version.section_ids)
+        return len(wanted & set(self.sections_read))
+
+    def percent(self) -> int:
+        """Sections read plus the quiz, as one percentage (the quiz counts as one section)."""
+        total = len(self.module_version.section_ids) + 1
+        done = self.sections_done() + (1 if self.quiz_passed_at else 0)
+        return round(100 * done / total) if total else 0
+
+
+class QuizAnswer(models.Model):
+    """A learner's latest answer to one module-quiz question (choice positions, not ids)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_answers"
+    )
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="quiz_answers")
+    module_version = models.ForeignKey(
+        ModuleVersion, on_delete=models.PROTECT, related_name="quiz_answers"
+    )
+    chosen = models.JSONField(default=list, help_text="Choice.order values the learner picked")
+    correct = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=1)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "question", "module_version"], name="unique_quiz_answer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.question}"
+
+
+# --- Exam ---------------------------------------------------------------------------------
+
+
+class ExamAttemptQuerySet(models.QuerySet["ExamAttempt"]):
+    def for_user(self, user: Any) -> ExamAttemptQuerySet:
+        return self.filter(user=user)
+
+    def finished(self) -> ExamAttemptQuerySet:
+        return self.exclude(status=ExamAttempt.Status.IN_PROGRESS)
+
+
+class ExamAttempt(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exam_attempts"
+    )
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="attempts")
+    exam_version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField(help_text="Answers saved after this moment do not count")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    question_count = models.PositiveSmallIntegerField()
+    pass_mark = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    domain_scores = models.JSONField(
+        default=list, blank=True, help_text='[{"slug", "title", "correct", "total"}]'
+    )
+
+    objects = ExamAttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["user", "exam", "-started_at"])]
+        constraints = [
+            # At most one open attempt per learner and exam, even with two tabs racing.
+            models.UniqueConstraint(
+                fields=["user", "exam"],
+                condition=models.Q(status="in_progress"),
+                name="one_open_attempt_per_exam",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.exam} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.IN_PROGRESS
+
+    @property
+    def passed(self) -> bool:
+        return self.status == self.Status.PASSED
+
+
+class AttemptQuestion(models.Model):
+    """One drawn question of an attempt, with the order its choices were shown in."""
+
+    attempt = models.ForeignKey(ExamAttempt, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(help_text="1-based, as shown to the learner")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    domain = models.SlugField(max_length=100)
+    choice_order = models.JSONField(help_text="Choice.order values in the order shown")
+    chosen = models.JSONField(
+        default=list, blank=True, help_text="Choice.order values picked (positions, not ids)"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    correct = models.BooleanField(null=True, blank=True, help_text="Set when the attempt ends")
+
+    class Meta:
+        ordering = ["attempt", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "position"], name="unique_attempt_position"),
+            models.UniqueConstraint(fields=["attempt", "question"], name="unique_attempt_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id} #{self.position}"
+
+
+# --- Credentials --------------------------------------------------------------------------
+
+
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def for_user(self, user: Any) -> CredentialQuerySet:
+        return self.filter(user=user)
+
+    def active(self, at: datetime | None = None) -> CredentialQuerySet:
+        moment = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=moment)
+
+
+class Credential(models.Model):
+    """A certification earned by passing an exam; its public face is /credentials/<id>/."""
+
+    class State(models.TextChoices):
+        VALID = "valid", "Valid"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credentials"
+    )
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="credentials")
+    attempt = models.ForeignKey(
+        ExamAttempt, on_delete=models.PROTECT, related_name="+", help_text="The latest pass"
+    )
+    holder_name = models.CharField(max_length=300)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    renewal_count = models.PositiveSmallIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revocation_reason = models.CharField(max_length=300, blank=True, default="")
+    document = models.JSONField(
+        default=dict, blank=True, help_text="The signed Open Badges 3.0 credential"
+    )
+
+    objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        permissions = [("revoke_credential", "Can revoke a credential (HR, FinOps admin)")]
+
+    def __str__(self) -> str:
+        return f"{self.exam} for {self.holder_name} ({self.id})"
+
+    def state(self, at: datetime | None = None) -> Credential.State:
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at <= (at or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.VALID
+
+
+# --- xAPI ---------------------------------------------------------------------------------
+
+
+class XapiStatement(models.Model):
+    """An xAPI 1.0.3 statement, kept so a company's Learning Record Store can take them."""
+
+    class Verb(models.TextChoices):
+        COMPLETED = "completed", "completed"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="xapi_statements"
+    )
+    verb = models.CharField(max_length=16, choices=Verb.choices)
+    object_id = models.CharField(max_length=500)
+    timestamp = models.DateTimeField()
+    stored = models.DateTimeField(auto_now_add=True)
+    statement = models.JSONField()
+
+    class Meta:
+        ordering = ["stored", "id"]
+        indexes = [models.Index(fields=["stored"])]
+        permissions = [("export_xapi", "Can export xAPI statements for an LRS")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.verb} {self.object_id}"

@@ -21,9 +21,17 @@ class Role(StrEnum):
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.LEARNER: [],
     Role.AUTHOR: ["curriculum.*"],
-    Role.HR: ["portal.view_people_progress"],
+    Role.HR: ["portal.view_people_progress", "portal.revoke_credential", "portal.invite_people"],
     Role.TEAM_LEAD: ["portal.view_team_progress"],
-    Role.FINOPS_ADMIN: ["metrics.*", "django_celery_beat.*", "portal.view_profile"],
+    Role.FINOPS_ADMIN: [
+        "metrics.*",
+        "django_celery_beat.*",
+        "portal.view_profile",
+        "portal.view_credential",
+        "portal.revoke_credential",
+        "portal.invite_people",
+        "portal.export_xapi",
+    ],
 }
 
 

@@ -1,12 +1,86 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from portal import views
+from portal.views import accounts, credentials, exam, learn, people
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Accounts
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="portal/auth/password_reset_form.html",
+            success_url=reverse_lazy("portal:password_reset_done"),
+            email_template_name="portal/auth/password_reset_email.txt",
+            subject_template_name="portal/auth/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="portal/auth/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="portal/auth/password_reset_confirm.html",
+            success_url=reverse_lazy("portal:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="portal/auth/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    # Learning
+    path("learn/", learn.catalogue, name="catalogue"),
+    path("learn/dashboard/", learn.dashboard, name="dashboard"),
+    path("learn/xapi.json", learn.xapi_statements, name="xapi_statements"),
+    path("learn/<slug:slug>/", learn.module_detail, name="module_detail"),
+    path("learn/<slug:slug>/read/", learn.section_read, name="section_read"),
+    path("learn/<slug:slug>/quiz/", learn.quiz, name="module_quiz"),
+    # Exam
+    path("exam/", exam.exam_home, name="exam_home"),
+    path(
+        "exam/attempts/<uuid:attempt_id>/<int:position>/",
+        exam.attempt_question,
+        name="attempt_question",
+    ),
+    path("exam/attempts/<uuid:attempt_id>/finish/", exam.attempt_finish, name="attempt_finish"),
+    path("exam/attempts/<uuid:attempt_id>/report/", exam.attempt_report, name="attempt_report"),
+    # Credentials
+    path("credentials/", credentials.my_credentials, name="my_credentials"),
+    path("credentials/revocations.json", credentials.revocation_list, name="revocation_list"),
+    path(
+        "credentials/<uuid:credential_id>/",
+        credentials.credential_verify,
+        name="credential_verify",
+    ),
+    path(
+        "credentials/<uuid:credential_id>.json",
+        credentials.credential_json,
+        name="credential_json",
+    ),
+    path(
+        "credentials/<uuid:credential_id>/revoke/",
+        credentials.credential_revoke,
+        name="credential_revoke",
+    ),
+    path("issuer.json", credentials.issuer, name="issuer"),
+    # People (HR, team leads)
+    path("people/", people.people_list, name="people"),
+    path("people/invite/", people.invite, name="people_invite"),
+    path("people/<int:user_id>/", people.person_detail, name="person_detail"),
 ]

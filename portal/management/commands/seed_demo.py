@@ -28,5 +28,6 @@ class Command(BaseCommand):
     def _extensions(self) -> list[Any]:
         """Demo data of later features (usage, learners, rubrics) plug in here."""
         from metrics.demo import seed_usage
+        from portal.demo import seed_learning
 
-        return [seed_usage]
+        return [seed_usage, seed_learning]

@@ -1,3 +1,4 @@
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -12,3 +13,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "portal/home.html",
         {"teams": teams, "roles": user_roles(request.user)},
     )
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The signed-in user of a login_required view, typed as such."""
+    user = request.user
+    assert isinstance(user, User), "login_required must guard this view"
+    return user

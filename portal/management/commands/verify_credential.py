@@ -1,0 +1,62 @@
+"""`python manage.py verify_credential FILE`: verify an Open Badges 3.0 credential offline."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.credentials import credential_verify
+
+
+def _load(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{path}: the {what} is not JSON ({exc})") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify an Open Badges 3.0 credential (JSON) without the network: structure, dates, "
+        "Ed25519 Data Integrity proof (eddsa-rdfc-2022) and revocation. Exits 1 when rejected."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="the credential, e.g. credential-<id>.json")
+        parser.add_argument(
+            "--issuer-doc",
+            action="append",
+            default=[],
+            help="a saved issuer key document (verificationMethod with publicKeyMultibase)",
+        )
+        parser.add_argument(
+            "--status-list",
+            action="append",
+            default=[],
+            help="a saved 1EdTech revocation list for another issuer's credentialStatus",
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        document = _load(options["file"], "credential")
+        report = credential_verify(
+            document=document,
+            issuer_documents=[_load(p, "issuer document") for p in options["issuer_doc"]],
+            revocation_lists=[_load(p, "revocation list") for p in options["status_list"]],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            for problem in report.errors:
+                self.stdout.write(f"  error   {problem}")
+            for problem in report.warnings:
+                self.stdout.write(f"  warning {problem}")
+        if report.valid:
+            if not options["json"]:
+                self.stdout.write(self.style.SUCCESS(f"VALID {options['file']}"))
+            return
+        reasons = ", ".join(sorted(report.codes))
+        raise CommandError(f"INVALID {options['file']} ({reasons})")

@@ -1,0 +1,171 @@
+"""The learner journey in a real browser (Debian's chromium through Playwright).
+
+Sign up, read a module, pass its quiz, fail an exam attempt and see the waiting period, pass
+the exam (the failed attempt is moved two days into the past: time travel in the database),
+open the verification page, download the credential JSON and verify it with the command.
+Screenshots of the main pages go to artifacts/screenshots/ (gitignored).
+"""
+
+import os
+import shutil
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import connections
+
+from portal.models import Credential, ExamAttempt
+from tests.portal.conftest import complete_module
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls this test makes
+    # between page actions are plain synchronous code against the test database.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        # ORM calls made while Playwright's loop runs get their own connection (asgiref
+        # context): close it here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
+        context.close()
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def answer_exam(page, *, right: bool) -> None:
+    """Answer every question of the open attempt: all right, or all wrong."""
+    while True:
+        page.wait_for_selector("fieldset legend")
+        labels = page.locator("fieldset label")
+        for i in range(labels.count()):
+            text = labels.nth(i).inner_text()
+            is_right = text.startswith("Right answer") or text.startswith("Second answer")
+            multiple = "choose all that apply" in page.locator("legend").inner_text()
+            if right and (is_right if multiple else text.startswith("Right answer")):
+                labels.nth(i).click()
+            if not right and text.startswith("Wrong answer"):
+                labels.nth(i).click()
+        if page.locator("button[value=next]").count():
+            page.click("button[value=next]")
+        else:
+            page.click("button[value=finish]")
+            break
+    page.wait_for_selector("text=Review and submit")
+    page.click("text=Submit my answers")
+    page.wait_for_selector("h1:has-text('Score report')")
+
+
+def test_learner_journey_in_chromium(page, live_server, curriculum, tmp_path):
+    base = live_server.url
+
+    # Sign up.
+    page.goto(f"{base}/accounts/signup/")
+    page.fill("#id_email", "journey@example.com")
+    page.fill("#id_first_name", "Jo")
+    page.fill("#id_last_name", "Urney")
+    page.fill("#id_password1", "a-long-enough-passphrase")
+    page.fill("#id_password2", "a-long-enough-passphrase")
+    shot(page, "01-sign-up")
+    page.click("button:has-text('Sign up')")
+    page.wait_for_selector("h1:has-text('My learning')")
+    shot(page, "02-dashboard")
+
+    # Read a module: mark every section read, with the keyboard-reachable buttons.
+    page.click("a:has-text('Modules')")
+    page.click("a:has-text('Module Alpha')")
+    page.wait_for_selector("nav.toc")
+    shot(page, "03-module")
+    while page.locator("form.mark-read button").count():
+        page.locator("form.mark-read button").first.click()
+        page.wait_for_load_state()
+    assert "6 of 6 sections read" in page.inner_text("nav.toc")
+
+    # Pass its quiz: immediate feedback with the explanation, checked on the server.
+    page.click("a:has-text('Take the quiz')")
+    for n in range(6):
+        item = page.locator("li.quiz-item").nth(n)
+        for i in range(item.locator("label").count()):
+            label = item.locator("label").nth(i)
+            text = label.inner_text()
+            if text.startswith("Right answer") or (n == 5 and text.startswith("Second answer")):
+                label.click()
+        item.locator("button").click()
+        page.wait_for_load_state()
+        item = page.locator("li.quiz-item").nth(n)
+        assert "Correct." in item.inner_text() and "Because the definition" in item.inner_text()
+    assert "passed" in page.inner_text("#quiz-score")
+    shot(page, "04-quiz")
+
+    # The other required module is completed behind the scenes.
+    learner = User.objects.get(email="journey@example.com")
+    complete_module(learner, "beta")
+
+    # Fail an exam attempt and see the waiting period.
+    page.goto(f"{base}/exam/")
+    page.click("button:has-text('Start the exam')")
+    shot(page, "05-exam-question")
+    answer_exam(page, right=False)
+    assert "Not passed" in page.inner_text("main")
+    assert "Waiting period: 1 day" in page.inner_text("main")
+    assert page.locator("#waiting").is_visible()
+    shot(page, "06-exam-failed")
+    page.goto(f"{base}/exam/")
+    assert page.locator("button:has-text('Start the exam')").count() == 0
+
+    # Time travel: the failed attempt happened two days ago.
+    ExamAttempt.objects.filter(user=learner).update(
+        started_at=ExamAttempt.objects.get(user=learner).started_at - timedelta(days=2),
+        submitted_at=ExamAttempt.objects.get(user=learner).submitted_at - timedelta(days=2),
+    )
+    page.reload()
+    page.click("button:has-text('Start the exam')")
+    answer_exam(page, right=True)
+    assert "Passed" in page.inner_text("main")
+    shot(page, "07-exam-passed")
+
+    # The verification page, and the credential JSON verified with the command.
+    page.click("a:has-text('View your credential')")
+    page.wait_for_selector("#verdict")
+    assert page.inner_text("#verdict") == "Valid"
+    shot(page, "08-credential")
+    with page.expect_download() as download_info:
+        page.click("a:has-text('Download the Open Badge (JSON)')")
+    saved = tmp_path / "credential.json"
+    download_info.value.save_as(saved)
+    out = StringIO()
+    call_command("verify_credential", str(saved), stdout=out)
+    assert "VALID" in out.getvalue()
+    credential = Credential.objects.get(user=learner)
+    assert f"urn:uuid:{credential.pk}" in saved.read_text()
