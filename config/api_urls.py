@@ -1,12 +1,28 @@
-"""/api/v1/: one router; each app registers its viewsets here."""
+"""/api/v1/: one router for the viewsets, plus the spend and KPI questions."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from metrics.api.actions import ActionViewSet
+from metrics.api.alerts import AlertViewSet
+from metrics.api.budgets import BudgetViewSet
+from metrics.api.recommendations import RecommendationViewSet
+from metrics.api.records import RecordViewSet
+from metrics.api.spend import KpiApi, SpendApi
 from metrics.api.views import AllocationRuleViewSet, ImportBatchViewSet, TeamViewSet
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet, basename="team")
 router.register("allocation-rules", AllocationRuleViewSet, basename="allocation-rule")
 router.register("imports", ImportBatchViewSet, basename="import")
+router.register("records", RecordViewSet, basename="record")
+router.register("budgets", BudgetViewSet, basename="budget")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("recommendations", RecommendationViewSet, basename="recommendation")
+router.register("actions", ActionViewSet, basename="action")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("spend/", SpendApi.as_view(), name="spend"),
+    path("kpis/", KpiApi.as_view(), name="kpis"),
+    *router.urls,
+]

@@ -38,6 +38,7 @@ PROD_ENV = {
     "SECRET_KEY": "x9!Lq2#vR7@pZ4$wT1^kM8&nB3*hJ6(yG5)fD0_sA-eC+uI=oP[",
     "ALLOWED_HOSTS": "finops.example.com",
     "DATABASE_URL": "postgres://finops@127.0.0.1:5432/finops",
+    "OB_SIGNING_KEY": "z3u2en7t5LR2WtQH5PfsRmBfVCV9X2F7nY6RmPZT9i5zHkQX",
 }
 
 
@@ -81,7 +82,7 @@ def test_production_settings_pass_deploy_check():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"])
 def test_missing_production_secret_names_the_variable(missing):
     env = {k: v for k, v in PROD_ENV.items() if k != missing}
     result = run_manage("check", env_extra=env, drop=(missing,))

@@ -267,3 +267,9 @@ def broker_transport_options(url: str) -> dict[str, Any]:
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+
+# --- Portal: credentials (Open Badges 3.0) -------------------------------------------------
+OB_SIGNING_KEY = env.str("OB_SIGNING_KEY", default="")  # Ed25519 private key, multibase
+OB_SIGNING_KEY_REQUIRED = env.bool("OB_SIGNING_KEY_REQUIRED", default=False)
+OB_ISSUER_NAME = env.str("OB_ISSUER_NAME", default="AI FinOps")
+PORTAL_SELF_SIGNUP = env.bool("PORTAL_SELF_SIGNUP", default=True)

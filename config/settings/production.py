@@ -8,11 +8,12 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import env
 
-for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"):
     if not env.str(_name, default=""):
         raise ImproperlyConfigured(f"Set the {_name} environment variable (required in production)")
 
 DEBUG = False
+OB_SIGNING_KEY_REQUIRED = True  # never generate a development signing key in production
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
