@@ -8,21 +8,24 @@ from typing import Any
 
 from django.conf import settings
 from slack_bolt import App
-from slack_sdk import WebClient
+
+from bot.transport import web_client
 
 logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
 def get_app() -> App:
-    """Build the App once per process. Requests are verified with SLACK_SIGNING_SECRET."""
-    client = WebClient(token=settings.SLACK_BOT_TOKEN or None, base_url=settings.SLACK_API_BASE_URL)
+    """Build the App once per process. Requests are verified with SLACK_SIGNING_SECRET (5
+    minutes of replay window) before any middleware or listener of ours runs."""
     app = App(
         signing_secret=settings.SLACK_SIGNING_SECRET,
-        client=client,
+        client=web_client(),  # honours 429 Retry-After (see bot.transport)
         token_verification_enabled=False,  # no auth.test at start-up: the bot may start offline
         request_verification_enabled=True,
-        process_before_response=True,  # Django handles requests synchronously
+        # Django answers a request once the listeners return: listeners only record and
+        # acknowledge, and queue the slow work for Celery (transaction.on_commit).
+        process_before_response=True,
         logger=logger,
     )
 

@@ -332,3 +332,89 @@ def known_dimensions() -> tuple[list[str], list[str]]:
     providers = DailyCost.objects.order_by("provider").values_list("provider", flat=True)
     models = DailyCost.objects.exclude(model="").order_by("model").values_list("model", flat=True)
     return list(providers.distinct()), list(models.distinct())
+
+
+@dataclass
+class ModelKpis:
+    """Usage and unit economics of one model in one currency over a scope and period."""
+
+    model: str
+    currency: str
+    effective_cost: Decimal
+    model_requests: int
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    gco2e_low: float | None
+    gco2e_high: float | None
+    kpis: dict[str, float]
+
+
+MODEL_KPI_SUMS = [
+    "model_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "gco2e_low",
+    "gco2e_high",
+]
+
+
+def model_kpis(q: SpendQuery) -> list[ModelKpis]:
+    """KPIs per model and currency (one GROUP BY over the rollups), most expensive first.
+
+    Money ratios use EffectiveCost whatever `q.cost` says (DESIGN.md defines them so), and
+    are per currency: a model billed in two currencies gives two rows. Spend with no model
+    (cloud infrastructure) is left out. Undefined ratios (no requests, no output tokens) are
+    NaN, as in metrics.kpis."""
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in rollups(q)
+        .exclude(model="")
+        .values("model", "currency")
+        .annotate(effective_cost=Sum("effective_cost"), **{f: Sum(f) for f in MODEL_KPI_SUMS})
+        .order_by("model", "currency")
+    ]
+    if not rows:
+        return []
+    by = ["model", "currency"]
+    frame = pd.DataFrame(
+        [
+            {
+                **{f: float(r[f] or 0) for f in MODEL_KPI_SUMS},
+                "model": r["model"],
+                "currency": r["currency"],
+                "effective_cost": float(r["effective_cost"] or 0),
+            }
+            for r in rows
+        ]
+    )
+    ratios = {
+        "cost_per_inference": kpis.cost_per_inference(frame, by),
+        "token_density": kpis.token_density(frame, by),
+        "cost_per_1k_tokens": kpis.cost_per_1k_tokens(frame, by),
+        "cache_hit_ratio": kpis.cache_hit_ratio(frame, by),
+        "token_carbon_density": kpis.token_carbon_density(frame, by),
+    }
+    out = []
+    for r in rows:
+        key = (r["model"], r["currency"])
+        out.append(
+            ModelKpis(
+                model=r["model"],
+                currency=r["currency"],
+                effective_cost=_money(r["effective_cost"]),
+                model_requests=int(r["model_requests"] or 0),
+                input_tokens=int(r["input_tokens"] or 0),
+                cached_input_tokens=int(r["cached_input_tokens"] or 0),
+                cache_write_tokens=int(r["cache_write_tokens"] or 0),
+                output_tokens=int(r["output_tokens"] or 0),
+                gco2e_low=r["gco2e_low"],
+                gco2e_high=r["gco2e_high"],
+                kpis={name: float(series.loc[key]) for name, series in ratios.items()},  # type: ignore[union-attr]
+            )
+        )
+    out.sort(key=lambda m: (-m.effective_cost, m.model, m.currency))
+    return out

@@ -1,24 +1,38 @@
+"""The `/finops` slash command. Slack wants an answer within 3 seconds: the listener only
+acknowledges; the answer is computed by a Celery worker and sent to the response_url."""
+
+from __future__ import annotations
+
+import uuid
 from typing import Any
 
-from slack_bolt import Ack, App, Say
+from slack_bolt import Ack, App
 
-HELP_TEXT = (
-    "*AI FinOps* answers questions about AI spend.\n"
-    "• `/finops spend [team] [period] [provider|model]`, "
-    "e.g. `/finops spend ml-platform last week`\n"
-    "• `/finops help`: this message\n"
-    "You can also mention me: `@finops what did my team spend last week?`"
-)
+from bot.blocks import help_blocks, help_text
+from bot.tasks import answer_command, queue_after_commit
+
+HELP_TEXT = help_text()
 
 
 def register(app: App) -> None:
     app.command("/finops")(finops_command)
-    app.event("app_mention")(on_mention)
+
+
+def is_help(text: str) -> bool:
+    words = text.lower().split()
+    return not words or words[0] in ("help", "?", "-h", "--help")
 
 
 def finops_command(ack: Ack, command: dict[str, Any]) -> None:
-    ack(text=HELP_TEXT, response_type="ephemeral")
-
-
-def on_mention(event: dict[str, Any], say: Say) -> None:
-    say(text=HELP_TEXT, thread_ts=event.get("thread_ts") or event.get("ts"))
+    text = str(command.get("text") or "").strip()
+    if is_help(text):
+        ack(text=HELP_TEXT, blocks=help_blocks(), response_type="ephemeral")
+        return
+    ack(text=":hourglass_flowing_sand: Looking that up…", response_type="ephemeral")
+    args = (
+        str(command.get("user_id", "")),
+        text,
+        str(command.get("response_url", "")),
+        str(command.get("trigger_id") or uuid.uuid4()),
+    )
+    queue_after_commit(answer_command, *args)

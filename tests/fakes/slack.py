@@ -1,14 +1,29 @@
-"""A local fake of Slack's Web API: records every call, answers like Slack does."""
+"""A local fake of Slack's Web API: records every call, answers like Slack does.
 
+- `fake.url` is the Web API base URL (SLACK_API_BASE_URL); `fake.response_url(name)` gives a
+  slash-command / interaction response URL served by the same server (recorded as method
+  "response_url", the name in the payload's "_path").
+- `fake.script(method, (429, 1), (429, 0), ...)` makes the next calls of `method` answer 429
+  with that Retry-After (seconds) before the normal answer; `(500, None)` answers a 500;
+  `("error", "channel_not_found")` answers ok=false with that error.
+- `fake.usergroups = {"S1": ["U1", "U2"]}` is what `usergroups.users.list` returns.
+"""
+
+import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.usergroups: dict[str, list[str]] = {}
+        self.scripts: dict[str, list[tuple]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
         self.responses: dict[str, dict] = {
             "auth.test": {
                 "ok": True,
@@ -17,10 +32,8 @@ class FakeSlack:
                 "team_id": "T1",
                 "team": "Demo",
             },
-            "chat.postMessage": {"ok": True, "ts": "1700000000.000100", "channel": "C1"},
             "chat.update": {"ok": True},
             "views.publish": {"ok": True},
-            "usergroups.users.list": {"ok": True, "users": []},
         }
         fake = self
 
@@ -32,14 +45,23 @@ class FakeSlack:
                     payload = json.loads(raw or "{}")
                 else:
                     payload = {k: v[0] for k, v in parse_qs(raw).items()}
-                method = self.path.rsplit("/", 1)[-1]
-                fake.calls.append((method, payload))
-                body = json.dumps(fake.responses.get(method, {"ok": True})).encode()
-                self.send_response(200)
+                path = urlsplit(self.path).path
+                if path.startswith("/response/"):
+                    method = "response_url"
+                    payload["_path"] = path.rsplit("/", 1)[-1]
+                else:
+                    method = path.rsplit("/", 1)[-1]
+                status, body, headers = fake._answer(method, payload)
+                with fake._lock:
+                    fake.calls.append((method, payload))
+                data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(data)
 
             do_GET = do_POST
 
@@ -47,8 +69,45 @@ class FakeSlack:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{self.base}/api/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _answer(self, method: str, payload: dict) -> tuple[int, object, dict]:
+        with self._lock:
+            queue = self.scripts.get(method)
+            step = queue.pop(0) if queue else None
+        if step is not None:
+            kind, arg = step
+            if kind == 429:
+                headers = {"Retry-After": str(arg)} if arg is not None else {}
+                return 429, {"ok": False, "error": "ratelimited"}, headers
+            if kind == "error":
+                return 200, {"ok": False, "error": arg}, {}
+            return int(kind), {"ok": False, "error": "fatal_error"}, {}
+        if method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            return 200, {"ok": True, "ts": ts, "channel": payload.get("channel", "C1")}, {}
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}, {}
+        if method == "conversations.open":
+            users = str(payload.get("users", "U0")).split(",")[0]
+            return 200, {"ok": True, "channel": {"id": "D" + users.lstrip("U")}}, {}
+        if method == "usergroups.users.list":
+            group = payload.get("usergroup", "")
+            if group not in self.usergroups:
+                return 200, {"ok": False, "error": "no_such_subteam"}, {}
+            return 200, {"ok": True, "users": self.usergroups[group]}, {}
+        if method == "response_url":
+            return 200, b"ok", {}
+        return 200, self.responses.get(method, {"ok": True}), {}
+
+    def script(self, method: str, *steps: tuple) -> None:
+        with self._lock:
+            self.scripts.setdefault(method, []).extend(steps)
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/response/{name}"
 
     def __enter__(self) -> "FakeSlack":
         self.thread.start()
@@ -59,4 +118,23 @@ class FakeSlack:
         self.server.server_close()
 
     def methods(self) -> list[str]:
-        return [m for m, _ in self.calls]
+        with self._lock:
+            return [m for m, _ in self.calls]
+
+    def of(self, method: str) -> list[dict]:
+        """Payloads of every call of `method`, in order."""
+        with self._lock:
+            return [p for m, p in self.calls if m == method]
+
+    def wait_for(self, method: str, n: int = 1, timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(method)
+            if len(found) >= n:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"{method} was called {len(self.of(method))} times, not {n}")
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()

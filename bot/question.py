@@ -1,0 +1,677 @@
+"""Understanding spend questions. Pure: no database, no Slack, no clock.
+
+`parse_question(text, today=..., vocabulary=...)` turns "what did my team spend on openai last
+week?" into a `Question`: a period [start, end), teams, providers, models and the cost column.
+Everything the parser did not understand is kept (`unknown`, `problems`) together with the
+closest question it would understand (`suggestion`), so the bot can say what it understood
+instead of guessing silently.
+
+Conventions: weeks start on Monday; `today` is the asker's local date (their team's time zone);
+"last N days" ends today (inclusive); "last month" / "last week" are the previous calendar
+month / week; a named month or quarter without a year is the most recent one that has started
+(the current one counts, to date). Periods are half-open: `end` is the day after the last day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Literal
+
+CostColumn = Literal["effective_cost", "billed_cost"]
+Intent = Literal["spend", "help"]
+
+MAX_DAYS = 3660  # ten years: anything longer is a typo
+
+
+@dataclass(frozen=True)
+class TeamName:
+    slug: str
+    name: str
+
+    def aliases(self) -> set[str]:
+        slug, name = self.slug.lower(), " ".join(self.name.lower().split())
+        return {slug, slug.replace("-", " "), name, name.replace(" ", "-")}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the ledger knows about: team names, provider keys and model names."""
+
+    teams: tuple[TeamName, ...] = ()
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+    label: str  # for people: "last week", "October 2026 (to date)"
+    phrase: str  # for the parser: a phrase that parses back to this period
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def dates(self) -> str:
+        if self.days == 1:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()} to {self.last_day.isoformat()}"
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.dates()})"
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    intent: Intent
+    period: Period
+    period_given: bool
+    teams: tuple[str, ...] = ()  # slugs, in the order asked
+    my_team: bool = False
+    whole_org: bool = False
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    cost: CostColumn = "effective_cost"
+    unknown: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    suggestion: str = ""
+    team_names: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_clear(self) -> bool:
+        return not self.unknown and not self.problems
+
+    def understood(self) -> list[str]:
+        """What the parser understood, one phrase each, for people."""
+        parts: list[str] = []
+        if self.teams:
+            names = [self.team_names.get(s, s) for s in self.teams]
+            parts.append(("teams " if len(names) > 1 else "team ") + ", ".join(names))
+        elif self.whole_org:
+            parts.append("the whole organization")
+        elif self.my_team:
+            parts.append("your team")
+        if self.period_given:
+            parts.append(f"period {self.period.describe()}")
+        if self.providers:
+            parts.append("provider " + ", ".join(self.providers))
+        if self.models:
+            parts.append("model " + ", ".join(self.models))
+        if self.cost == "billed_cost":
+            parts.append("billed cost")
+        return parts
+
+    def canonical(self) -> str:
+        """The question in the one form the parser always understands."""
+        words = ["billed spend" if self.cost == "billed_cost" else "spend"]
+        if self.teams:
+            words.append("for " + " and ".join(self.teams))
+        elif self.whole_org:
+            words.append("for the whole org")
+        elif self.my_team:
+            words.append("for my team")
+        words.append(self.period.phrase)
+        filters = [*self.providers, *self.models]
+        if filters:
+            words.append("on " + " and ".join(filters))
+        return " ".join(words)
+
+
+# --- Words ---------------------------------------------------------------------------------
+
+MONTHS: dict[str, int] = {}
+for _number in range(1, 13):
+    MONTHS[calendar.month_name[_number].lower()] = _number
+    MONTHS[calendar.month_abbr[_number].lower()] = _number
+MONTHS["sept"] = 9
+
+PROVIDER_ALIASES: dict[str, str] = {
+    "openai": "openai",
+    "open ai": "openai",
+    "open-ai": "openai",
+    "anthropic": "anthropic",
+    "aws": "aws",
+    "amazon": "aws",
+    "bedrock": "aws",
+    "amazon bedrock": "aws",
+    "azure": "azure",
+    "azure openai": "azure",
+    "microsoft": "azure",
+    "gcp": "gcp",
+    "google": "gcp",
+    "google cloud": "gcp",
+    "vertex": "gcp",
+    "vertex ai": "gcp",
+    "oci": "oci",
+    "oracle": "oci",
+    "kubernetes": "kubernetes",
+    "k8s": "kubernetes",
+    "opencost": "kubernetes",
+    "gpu cluster": "kubernetes",
+    "gpu clusters": "kubernetes",
+}
+
+# Model families people name without a version; the query layer matches "<family>-*".
+MODEL_FAMILIES = {
+    "gpt",
+    "claude",
+    "gemini",
+    "llama",
+    "mistral",
+    "mixtral",
+    "titan",
+    "nova",
+    "deepseek",
+    "o1",
+    "o3",
+    "o4",
+}
+
+ORG_PHRASES = [
+    "the whole organization",
+    "the whole organisation",
+    "whole organization",
+    "whole organisation",
+    "the whole org",
+    "whole org",
+    "whole company",
+    "all teams",
+    "every team",
+    "organization",
+    "organisation",
+    "company",
+    "org",
+    "everyone",
+]
+MY_TEAM_PHRASES = ["my teams", "my team", "our teams", "our team", "we", "us", "our", "my", "mine"]
+BILLED_WORDS = ["billed", "invoiced", "invoice", "invoices"]
+EFFECTIVE_WORDS = ["effective", "amortized", "amortised"]
+SPEND_WORDS = {
+    "spend",
+    "spent",
+    "spends",
+    "spending",
+    "cost",
+    "costs",
+    "costing",
+    "pay",
+    "paid",
+    "paying",
+    "bill",
+    "burn",
+    "burned",
+    "burnt",
+    "money",
+    "expenses",
+    "billing",
+}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+HELP_WORDS = {"help", "usage", "commands", "examples"}
+STOPWORDS = frozenset(
+    _words(
+        """
+        a about across ai all altogether am amount an and any are as at be been bot breakdown
+        by can could current currently did do does during far finops for from get give had has
+        have hello hey hi how how's i in into is it it's its just know let like many me much
+        now number numbers of on our over overall per please report right see should show since
+        so spend-wise summary team teams tell thank thanks that the their them there these they
+        this those through till to total until up use used using was were what what's whats
+        which with would you your
+        """
+    )
+)
+
+_DATE = r"(?<![\w-])(\d{4}-\d{2}-\d{2})(?![\w-])"
+_RANGE_SEP = "(?:to|until|till|through|thru|and|-|\u2013|\u2014|\\.\\.)"
+
+
+def _boundary(alias: str) -> str:
+    """A phrase as a whole word: no letter, digit, hyphen or dotted suffix around it."""
+    return r"(?<![\w.-])" + re.escape(alias) + r"(?![\w-]|\.\w)"
+
+
+# --- Periods -------------------------------------------------------------------------------
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + (month == 12), month % 12 + 1, 1)
+
+
+def _iso(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _to_date(full_end: date, today: date) -> date:
+    """End of a calendar period that may not be over yet: tomorrow when it is running."""
+    return min(full_end, today + timedelta(days=1))
+
+
+class _Periods:
+    """Finds every period phrase in the text; several different ones make the question
+    ambiguous, so all are collected rather than the first taken."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.found: list[Period] = []
+        self.problems: list[str] = []
+
+    def add(self, period: Period) -> None:
+        if period.start > self.today:
+            self.problems.append(f"{period.label} has not started yet")
+        elif period.days > MAX_DAYS:
+            self.problems.append(f"{period.label} is longer than ten years")
+        elif all((p.start, p.end) != (period.start, period.end) for p in self.found):
+            self.found.append(period)
+
+    def scan(self, text: str) -> str:
+        text = _consume(
+            text,
+            rf"(?:\b(?:from|between)\s+)?{_DATE}\s*{_RANGE_SEP}\s*{_DATE}",
+            lambda m: self._range(m.group(1), m.group(2)),
+        )
+        text = _consume(text, rf"\bsince\s+{_DATE}", lambda m: self._since(m.group(1)))
+        text = _consume(text, rf"(?:\bon\s+)?{_DATE}", lambda m: self._range(m[1], m[1]))
+        text = _consume(
+            text, r"(?<![\w-])(\d{4})-(\d{2})(?![\w-])", lambda m: self._month(int(m[2]), m[1])
+        )
+        text = _consume(
+            text,
+            r"\b(?:last|past|previous|trailing)\s+(\d+)\s+(days?|weeks?|months?)\b",
+            lambda m: self._last_n(int(m.group(1)), m.group(2)),
+        )
+        text = _consume(
+            text,
+            r"\b(?:last|past|previous|trailing)\s+(day|week|month|quarter|year)\b"
+            r"|\b(?:this|current)\s+(week|month|quarter|year)(?:\s+so\s+far|\s+to\s+date)?\b"
+            r"|\bso\s+far\s+this\s+(week|month|quarter|year)\b"
+            r"|\b(week|month|quarter|year)\s+to\s+date\b"
+            r"|\b(wtd|mtd|qtd|ytd|today|yesterday)\b",
+            self._keyword,
+        )
+        text = _consume(
+            text,
+            r"\b(?:(?:the\s+)?(first|second|third|fourth)\s+quarter|q([1-4]))"
+            r"(?:\s+(?:of\s+)?|[-/])?(\d{4})?\b"
+            r"|\b(\d{4})[-/\s]q([1-4])\b",
+            self._quarter,
+        )
+        month_names = "|".join(sorted((m for m in MONTHS if m != "may"), key=len, reverse=True))
+        text = _consume(
+            text,
+            rf"\b({month_names})\.?(?:\s+(\d{{4}}))?\b"
+            r"|\b(?:in|for|during|of|since)\s+(may)(?:\s+(\d{4}))?\b|\b(may)\s+(\d{4})\b",
+            self._named_month,
+        )
+        return text
+
+    def _range(self, first: str, second: str) -> None:
+        start, last = _iso(first), _iso(second)
+        if start is None or last is None:
+            bad = first if start is None else second
+            self.problems.append(f"{bad} is not a date (YYYY-MM-DD)")
+            return
+        if last < start:
+            self.problems.append(f"the range {first} to {second} ends before it starts")
+            return
+        if start == last:
+            self.add(Period(start, start + timedelta(days=1), start.isoformat(), f"on {first}"))
+            return
+        label = f"{start.isoformat()} to {last.isoformat()}"
+        self.add(Period(start, last + timedelta(days=1), label, f"from {first} to {second}"))
+
+    def _since(self, first: str) -> None:
+        start = _iso(first)
+        if start is None:
+            self.problems.append(f"{first} is not a date (YYYY-MM-DD)")
+            return
+        end = self.today + timedelta(days=1)
+        self.add(Period(start, end, f"since {first}", f"since {first}"))
+
+    def _last_n(self, n: int, unit: str) -> None:
+        if n < 1:
+            self.problems.append(f"the last {n} {unit} is an empty period")
+            return
+        t = self.today
+        if unit.startswith("month"):
+            first_of_this = t.replace(day=1)
+            start = first_of_this
+            for _ in range(n):
+                start = (start - timedelta(days=1)).replace(day=1)
+                if start.year < 1900:
+                    break
+            months = "month" if n == 1 else f"{n} months"
+            self.add(Period(start, first_of_this, f"the last {months}", f"last {n} months"))
+            return
+        days = n * 7 if unit.startswith("week") else n
+        if days > MAX_DAYS:
+            self.problems.append(f"the last {n} {unit} is longer than ten years")
+            return
+        label = f"last {n} {unit}"
+        self.add(Period(t - timedelta(days=days - 1), t + timedelta(days=1), label, label))
+
+    def _keyword(self, m: re.Match[str]) -> None:
+        t = self.today
+        tomorrow = t + timedelta(days=1)
+        last, this, so_far, to_date, short = m.groups()
+        word = short or ""
+        if last:
+            word = {"day": "yesterday", "week": "lw", "month": "lm", "quarter": "lq", "year": "ly"}[
+                last
+            ]
+        elif this or so_far or to_date:
+            word = {"week": "wtd", "month": "mtd", "quarter": "qtd", "year": "ytd"}[
+                this or so_far or to_date
+            ]
+        monday = t - timedelta(days=t.weekday())
+        q_start = date(t.year, 3 * ((t.month - 1) // 3) + 1, 1)
+        periods = {
+            "today": lambda: Period(t, tomorrow, "today", "today"),
+            "yesterday": lambda: Period(t - timedelta(days=1), t, "yesterday", "yesterday"),
+            "wtd": lambda: Period(monday, tomorrow, "this week (to date)", "this week"),
+            "lw": lambda: Period(monday - timedelta(days=7), monday, "last week", "last week"),
+            "mtd": lambda: Period(t.replace(day=1), tomorrow, "this month (to date)", "this month"),
+            "lm": lambda: Period(
+                (t.replace(day=1) - timedelta(days=1)).replace(day=1),
+                t.replace(day=1),
+                "last month",
+                "last month",
+            ),
+            "qtd": lambda: Period(q_start, tomorrow, "this quarter (to date)", "this quarter"),
+            "lq": lambda: Period(
+                date(q_start.year - (q_start.month == 1), (q_start.month - 4) % 12 + 1, 1),
+                q_start,
+                "last quarter",
+                "last quarter",
+            ),
+            "ytd": lambda: Period(date(t.year, 1, 1), tomorrow, "this year (to date)", "this year"),
+            "ly": lambda: Period(
+                date(t.year - 1, 1, 1), date(t.year, 1, 1), "last year", "last year"
+            ),
+        }
+        self.add(periods[word]())
+
+    def _quarter(self, m: re.Match[str]) -> None:
+        ordinal, q, year, year2, q2 = m.groups()
+        number = (
+            int(q or q2) if (q or q2) else ["first", "second", "third", "fourth"].index(ordinal) + 1
+        )
+        t = self.today
+        explicit = year or year2
+        if explicit:
+            y = int(explicit)
+        else:
+            current = (t.month - 1) // 3 + 1
+            y = t.year if number <= current else t.year - 1
+        start = date(y, 3 * (number - 1) + 1, 1)
+        full_end = _month_end(y, 3 * number)
+        end = _to_date(full_end, t)
+        running = end < full_end and start <= t
+        label = f"Q{number} {y}" + (" (to date)" if running else "")
+        self.add(Period(start, end if end > start else full_end, label, f"q{number} {y}"))
+
+    def _named_month(self, m: re.Match[str]) -> None:
+        name = m.group(1) or m.group(3) or m.group(5)
+        year = m.group(2) or m.group(4) or m.group(6)
+        self._month(MONTHS[name], year)
+
+    def _month(self, month: int, year: str | None) -> None:
+        t = self.today
+        if not 1 <= month <= 12:
+            self.problems.append(f"{year}-{month:02d} is not a month")
+            return
+        y = int(year) if year else (t.year if month <= t.month else t.year - 1)
+        start = date(y, month, 1)
+        full_end = _month_end(y, month)
+        end = _to_date(full_end, t)
+        running = end < full_end and start <= t
+        name = f"{calendar.month_name[month]} {y}"
+        label = name + (" (to date)" if running else "")
+        self.add(Period(start, end if end > start else full_end, label, f"in {name.lower()}"))
+
+
+def _consume(text: str, pattern: str, found: Callable[[re.Match[str]], None]) -> str:
+    """Call `found` for every match and blank the match out of the text."""
+
+    def blank(m: re.Match[str]) -> str:
+        found(m)
+        return " "
+
+    return re.sub(pattern, blank, text)
+
+
+# --- The parser ----------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """Lower-case text with Slack markup, possessives and punctuation removed."""
+    text = re.sub(r"<[@!][^>]*>", " ", text)  # user mentions, <!here>
+    text = re.sub(r"<[#][A-Z0-9]+\|([^>]*)>", r"\1", text)  # channel links keep their name
+    text = re.sub(r"<[^>|]*\|([^>]*)>", r"\1", text)  # links keep their label
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    text = re.sub(r"(?<=\w)'s\b", "", text)
+    text = re.sub(r"[?!,;()\[\]{}\"*_`~“”]", " ", text)
+    return " ".join(text.split())
+
+
+def default_period(today: date) -> Period:
+    return Period(
+        today.replace(day=1), today + timedelta(days=1), "this month (to date)", "this month"
+    )
+
+
+def parse_question(text: str, *, today: date, vocabulary: Vocabulary) -> Question:
+    """Understand a spend question. Never guesses: what it cannot place is reported."""
+    question = _parse(text, today, vocabulary)
+    if question.is_clear:
+        return question
+    return replace(question, suggestion=_suggest(question, today, vocabulary))
+
+
+def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
+    s = f" {normalize(text)} "
+    problems: list[str] = []
+
+    # Teams, providers and models first (model names may hold dates), longest phrase first,
+    # so "azure openai" is a provider and "gpt-4o-mini" is not read as "gpt-4o".
+    entities: dict[str, tuple[str, str]] = {}
+    for model in vocabulary.models:
+        entities.setdefault(model.lower(), ("model", model))
+    for alias, key in PROVIDER_ALIASES.items():
+        entities[alias] = ("provider", key)
+    for key in vocabulary.providers:
+        entities.setdefault(key.lower(), ("provider", key))
+    for team in vocabulary.teams:
+        for alias in team.aliases():
+            entities[alias] = ("team", team.slug)
+    hits: list[tuple[int, str, str]] = []
+    for alias in sorted(entities, key=len, reverse=True):
+        pattern = _boundary(alias)
+        for m in re.finditer(pattern, s):
+            kind, key = entities[alias]
+            hits.append((m.start(), kind, key))
+        s = re.sub(pattern, " ", s)
+    hits.sort()
+    teams = _unique(k for _, kind, k in hits if kind == "team")
+    providers = _unique(k for _, kind, k in hits if kind == "provider")
+    models = _unique(k for _, kind, k in hits if kind == "model")
+
+    periods = _Periods(today)
+    s = periods.scan(s)
+    problems.extend(periods.problems)
+    if len(periods.found) > 1:
+        problems.append(
+            "several periods were named ("
+            + "; ".join(p.describe() for p in periods.found)
+            + "): ask about one"
+        )
+
+    flags: dict[str, bool] = {}
+
+    def flag(name: str, phrases: Iterable[str], text: str) -> str:
+        for phrase in sorted(phrases, key=len, reverse=True):
+            pattern = _boundary(phrase)
+            if re.search(pattern, text):
+                flags[name] = True
+                text = re.sub(pattern, " ", text)
+        return text
+
+    s = flag("billed", BILLED_WORDS, s)
+    s = flag("effective", EFFECTIVE_WORDS, s)
+    if flags.get("billed") and flags.get("effective"):
+        problems.append("both billed and effective cost were asked for: pick one")
+
+    s = flag("org", ORG_PHRASES, s)
+    s = flag("mine", MY_TEAM_PHRASES, s)
+
+    leftovers: list[str] = []
+    asks_spend = False
+    help_word = False
+    known_models = [m.lower() for m in vocabulary.models]
+    for raw in s.split():
+        word = raw.strip(".'-/:")
+        if not word:
+            continue
+        if word in SPEND_WORDS:
+            asks_spend = True
+        elif word in HELP_WORDS:
+            help_word = True
+        elif word in STOPWORDS or word == "may":
+            continue
+        elif word in MODEL_FAMILIES or any(_in_family(m, word) for m in known_models):
+            models = _unique([*models, word])
+        else:
+            leftovers.append(word)
+
+    whole_org = flags.get("org", False)
+    if whole_org and teams:
+        problems.append("both the whole organization and a team were named: ask about one")
+
+    understood_anything = bool(periods.found or teams or providers or models or whole_org or flags)
+    # Help: nothing asked at all ("hi"), or "help" with nothing else understood.
+    says_nothing = not (leftovers or problems or asks_spend)
+    intent: Intent = (
+        "help"
+        if not understood_anything and (says_nothing or (help_word and not leftovers))
+        else "spend"
+    )
+
+    return Question(
+        text=text,
+        intent=intent,
+        period=periods.found[0] if periods.found else default_period(today),
+        period_given=bool(periods.found),
+        teams=teams,
+        my_team=flags.get("mine", False) and not teams,
+        whole_org=whole_org,
+        providers=providers,
+        models=models,
+        cost="billed_cost" if flags.get("billed") else "effective_cost",
+        unknown=tuple(leftovers),
+        problems=tuple(problems),
+        team_names={t.slug: t.name for t in vocabulary.teams},
+    )
+
+
+def _in_family(model: str, family: str) -> bool:
+    """'claude-sonnet-4-5' and 'Claude 3.5 Sonnet' are both of the family 'claude'."""
+    return model.startswith(family + "-") or model.startswith(family + " ")
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _suggest(question: Question, today: date, vocabulary: Vocabulary) -> str:
+    """The closest question the parser understands: unknown words replaced by their nearest
+    known word (difflib), contradictions dropped."""
+    words = _suggestion_words(vocabulary)
+    corrected = normalize(question.text)
+    for token in question.unknown:
+        close = difflib.get_close_matches(token, words, n=1, cutoff=0.6)
+        corrected = re.sub(_boundary(token), close[0] if close else " ", corrected)
+    retry = _parse(corrected, today, vocabulary)
+    if retry.is_clear and retry.intent == "spend":
+        return retry.canonical()
+    fallback = replace(
+        question,
+        whole_org=question.whole_org and not question.teams,
+        cost="effective_cost"
+        if "both billed and effective" in " ".join(question.problems)
+        else question.cost,
+    )
+    return fallback.canonical()
+
+
+def _suggestion_words(vocabulary: Vocabulary) -> list[str]:
+    words = {
+        "today",
+        "yesterday",
+        "this",
+        "last",
+        "week",
+        "month",
+        "quarter",
+        "year",
+        "days",
+        "weeks",
+        "months",
+        "billed",
+        "effective",
+        "spend",
+        "help",
+        *MONTHS,
+        *PROVIDER_ALIASES,
+        *MODEL_FAMILIES,
+    }
+    for team in vocabulary.teams:
+        words |= team.aliases()
+    words |= {m.lower() for m in vocabulary.models}
+    words |= {p.lower() for p in vocabulary.providers}
+    return sorted(words)
+
+
+def model_filter(models: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+    """The model names to query for what the asker named. The query layer matches a name and
+    its snapshots ("gpt-4o" -> "gpt-4o-2024-08-06", never "gpt-4o-mini"). A name the ledger
+    knows (or knows dated snapshots of) is passed as is; a family word ("claude",
+    "claude-sonnet") is expanded here to every known model of the family."""
+    known_lower = {k.lower(): k for k in known}
+    out: list[str] = []
+    for name in models:
+        lower = name.lower()
+        dated = re.compile(rf"^{re.escape(lower)}-(\d{{4}}-\d{{2}}-\d{{2}}|\d{{8}})$")
+        if lower in known_lower or any(dated.match(k) for k in known_lower):
+            out.append(name)
+            continue
+        family = sorted(v for k, v in known_lower.items() if _in_family(k, lower))
+        out.extend(family or [name])
+    return _unique(out)
+
+
+HELP_EXAMPLES = [
+    "what did my team spend last week?",
+    "spend for ml-platform in October on openai",
+    "billed spend for my team last month",
+    "spend for search from 2026-10-01 to 2026-10-15",
+    "what did we spend on claude in the last 30 days?",
+]

@@ -1,0 +1,29 @@
+"""The bot's periodic jobs, kept in the database by django-celery-beat like metrics' own
+(metrics/schedules.py). Created after every migrate; safe to re-run."""
+
+from typing import Any
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+# name -> (task, every N seconds). The weekly summary job runs often and posts each team's
+# summary once, on Monday from 09:00 in the team's time zone (see bot/summaries.py).
+BOT_PERIODIC_TASKS: dict[str, tuple[str, int]] = {
+    "bot: post new alerts to Slack": ("bot.post_alerts", 60),
+    "bot: weekly efficiency summaries": ("bot.weekly_summaries", 5 * 60),
+    "bot: waste nudges": ("bot.send_nudges", 30 * 60),
+    "bot: prune old Slack event ids and deliveries": ("bot.prune", 24 * 60 * 60),
+}
+
+
+def ensure_bot_periodic_tasks() -> None:
+    for name, (task, seconds) in BOT_PERIODIC_TASKS.items():
+        every, _ = IntervalSchedule.objects.get_or_create(
+            every=seconds, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.update_or_create(
+            name=name, defaults={"task": task, "interval": every, "enabled": True}
+        )
+
+
+def ensure_bot_periodic_tasks_after_migrate(**kwargs: Any) -> None:
+    ensure_bot_periodic_tasks()
