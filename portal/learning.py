@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from curriculum.models import Choice, Module, ModuleVersion, Question, Track
 from portal import conf
-from portal.models import ModuleProgress, QuizAnswer, XapiStatement
+from portal.models import Credential, ModuleProgress, QuizAnswer, XapiStatement
 from portal.xapi import xapi_record
 
 
@@ -329,3 +329,41 @@ def quiz_answer_submit(
         _maybe_complete(progress, module, moment)
         progress.save()
     return QuizFeedback(question, answer, question.correct_orders(), passed_now)
+
+
+# --- One-line summaries for Slack (bot.learning reads these) ------------------------------
+
+
+def _required_module_count() -> int:
+    return Module.objects.filter(retired=False, required_for_exam=True).count()
+
+
+def user_learning_summary(user: Any) -> str:
+    """e.g. "4 of 10 modules done, credential valid until 2028-06-01"."""
+    done = len(completed_module_ids(user))
+    total = _required_module_count()
+    credential = Credential.objects.filter(user=user).active().order_by("-expires_at").first()
+    text = f"{done} of {total} modules done"
+    if credential:
+        text += f", credential valid until {credential.expires_at:%Y-%m-%d}"
+    return text
+
+
+def team_learning_summary(team: Any) -> str:
+    """e.g. "12 modules completed across 4 people, 1 credential earned"."""
+    members = list(team.members.values_list("pk", flat=True))
+    if not members:
+        return ""
+    done = (
+        ModuleProgress.objects.filter(user_id__in=members)
+        .completed()
+        .values("user_id", "module_id")
+        .distinct()
+        .count()
+    )
+    credentials = Credential.objects.filter(user_id__in=members).active().count()
+    plural = "s" if credentials != 1 else ""
+    return (
+        f"{done} module{'s' if done != 1 else ''} completed across {len(members)} "
+        f"people, {credentials} valid credential{plural}"
+    )

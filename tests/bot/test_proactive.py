@@ -87,7 +87,7 @@ def test_weekly_summary_is_posted_monday_at_nine_local_time_once(slack, channels
     assert f"{(total - before) / before * 100:+.1f}% vs the previous 7 days" in flat
     assert "Cost per inference" in flat and "gpt-4o" in flat
     assert "Switch chatbot from gpt-4o to gpt-4o-mini: saves about $300.00 a month" in flat
-    assert "Learning" not in flat  # the portal offers no learning summary yet
+    assert "modules completed across" in flat  # the team's learning progress, from the portal
     # New York's Monday 09:00 comes later
     assert weekly_summaries_post(now=at("2026-10-19 13:05")) == 1
     assert slack.of("chat.postMessage")[1]["channel"] == "C0SRCH"
