@@ -1,8 +1,9 @@
 """Money and quantity columns: exact decimals in storage on every database.
 
 PostgreSQL stores unconstrained NUMERIC: exactly the digits the source had (billing exports
-carry up to 28 decimal places; rounding each row would drift the totals). SQLite has no decimal type (its NUMERIC affinity turns
-values into 8-byte floats), so there the column is TEXT and holds the exact decimal string.
+carry up to 28 decimal places; rounding each row would drift the totals). SQLite has no
+decimal type (its NUMERIC affinity turns values into 8-byte floats), so there the column is
+TEXT and holds the exact decimal string.
 Aggregates over it on SQLite are computed by SQLite in double precision; they are exact to
 far below a cent for ledger-sized sums, and PostgreSQL (production) sums exactly.
 """
