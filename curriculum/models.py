@@ -197,13 +197,18 @@ class Exam(models.Model):
         """Correct answers needed to pass (75% of 50 is 37.5, so 38)."""
         return math.ceil(self.question_count * self.pass_ratio)
 
-    def questions_per_domain(self) -> dict[str, int]:
+    def active_domains(self) -> list[ExamDomain]:
+        return list(self.domains.filter(retired=False).order_by("order", "slug"))
+
+    def questions_per_domain(self, domains: list[ExamDomain] | None = None) -> dict[str, int]:
         """How many questions each active domain gets per attempt, summing to question_count.
 
         Largest remainder: floor every share, then hand the leftover questions to the largest
         fractional parts (ties go to the earlier domain), so the split is deterministic.
+        `domains`: `active_domains()` when the caller already loaded them (saves a query).
         """
-        domains = list(self.domains.filter(retired=False).order_by("order", "slug"))
+        if domains is None:
+            domains = self.active_domains()
         total_weight = sum((domain.weight for domain in domains), Decimal(0))
         if not domains or total_weight <= 0:
             return {}

@@ -53,6 +53,7 @@ def test_busy_pages_stay_within_the_query_budget(client, people, curriculum):
     assert _count(client, reverse("portal:catalogue")) <= MAX_QUERIES
     assert _count(client, reverse("portal:module_detail", args=["beta"])) <= MAX_QUERIES
     assert _count(client, reverse("portal:module_quiz", args=["beta"])) <= MAX_QUERIES
+    assert _count(client, reverse("portal:exam_home")) <= MAX_QUERIES  # not yet eligible
     complete_all(engineer)
     attempt = attempt_start(user=engineer, exam=curriculum)
     url = reverse("portal:attempt_question", args=[attempt.public_id, 3])
