@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODELS = np.array(["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "claude-haiku-3.5", "gemini-1.5-pro"])
+MODELS = np.array(
+    ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "claude-haiku-3.5", "gemini-1.5-pro"]
+)
 PROVIDERS = np.array(["OpenAI", "OpenAI", "Anthropic", "Anthropic", "Google Cloud"])
-TEAMS = np.array(['{"team": "ml-platform"}', '{"team": "search"}', '{"team": "support-assistant"}', "{}"])
+TEAMS = np.array(
+    ['{"team": "ml-platform"}', '{"team": "search"}', '{"team": "support-assistant"}', "{}"]
+)
 
 
 def write_focus_csv(path: Path, rows: int, *, seed: int = 7, chunk: int = 250_000) -> Path:
@@ -30,7 +34,9 @@ def write_focus_csv(path: Path, rows: int, *, seed: int = 7, chunk: int = 250_00
                     "BillingPeriodStart": "2026-09-01T00:00:00Z",
                     "BillingPeriodEnd": "2026-10-01T00:00:00Z",
                     "ChargePeriodStart": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "ChargePeriodEnd": (start + pd.Timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ChargePeriodEnd": (start + pd.Timedelta(hours=1)).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
                     "ChargeCategory": "Usage",
                     "ChargeDescription": "Model inference tokens",
                     "ChargeFrequency": "Usage-Based",

@@ -36,7 +36,9 @@ def main() -> None:
     if not data.exists():
         t = time.perf_counter()
         write_focus_csv(data, args.rows)
-        print(f"generated {data} ({data.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
+        print(
+            f"generated {data} ({data.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
+        )
 
     if args.sqlite:
         db = ROOT / "var" / "bench" / "ingest.sqlite3"
@@ -69,9 +71,11 @@ def main() -> None:
         cur.execute(f"CREATE TABLE bench_raw ({cols})")
     t0 = time.perf_counter()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cur, cur.cursor.copy(
-            "COPY bench_raw FROM STDIN (FORMAT csv, HEADER true)"
-        ) as copy, data.open("rb") as fh:
+        with (
+            connection.cursor() as cur,
+            cur.cursor.copy("COPY bench_raw FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            data.open("rb") as fh,
+        ):
             while block := fh.read(1 << 20):
                 copy.write(block)
     else:
@@ -90,7 +94,9 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = result.batch.row_count
     print(f"database: {connection.vendor}, rows: {rows:,}")
-    print(f"baseline (plain {'COPY' if connection.vendor == 'postgresql' else 'executemany'}): {baseline:.2f}s")
+    print(
+        f"baseline (plain {'COPY' if connection.vendor == 'postgresql' else 'executemany'}): {baseline:.2f}s"
+    )
     print(f"import_billing (parse, validate, allocate, store, rollups): {ours:.2f}s")
     print(f"ratio import/baseline: {ours / baseline:.2f}x; throughput {rows / ours:,.0f} rows/s")
     print(f"peak RSS: {peak_mb:,.0f} MB")

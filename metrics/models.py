@@ -298,7 +298,37 @@ class DailyCost(models.Model):
     gco2e_high = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["team", "day"]), models.Index(fields=["day"])]
+        indexes = [
+            # The query layer's index (metrics.queries): a team's spend over a period is an
+            # index-only scan. Without the included columns nearly every row costs a heap
+            # page, as a rebuild writes one day of every team at once and so scatters a
+            # team's rows (bench/spend_query.py, 10M lines: a team's 30-day total read 900
+            # pages in 26 ms, now 50 in 1.3 ms). SQLite ignores INCLUDE: a (team, day) index.
+            models.Index(
+                fields=["team", "day"],
+                include=[
+                    "currency",
+                    "effective_cost",
+                    "billed_cost",
+                    "provider",
+                    "service_category",
+                    "model",
+                    "application_key",
+                    "input_tokens",
+                    "cached_input_tokens",
+                    "cache_write_tokens",
+                    "output_tokens",
+                    "model_requests",
+                    "gpu_hours",
+                    "gco2e_low",
+                    "gco2e_high",
+                    "energy_kwh_low",
+                    "energy_kwh_high",
+                ],
+                name="dailycost_team_day_covering",
+            ),
+            models.Index(fields=["day"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.team_id} {self.provider} {self.model} {self.effective_cost}"

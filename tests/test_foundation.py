@@ -82,7 +82,9 @@ def test_production_settings_pass_deploy_check():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"]
+)
 def test_missing_production_secret_names_the_variable(missing):
     env = {k: v for k, v in PROD_ENV.items() if k != missing}
     result = run_manage("check", env_extra=env, drop=(missing,))

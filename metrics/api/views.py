@@ -1,12 +1,24 @@
+"""Teams (with their month-end forecast), allocation rules and billing imports."""
+
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.api.budgets import (
+    ForecastParamsSerializer,
+    TeamForecastSerializer,
+    forecast_budget,
+)
+from metrics.api.common import ERROR_400, ERROR_404, TeamSlugField
+from metrics.budgets import local_today
+from metrics.forecast import forecast_month_end
 from metrics.ingest import billing_import_bytes
 from metrics.models import AllocationRule, ImportBatch, Team
 from metrics.sources.base import IngestError
@@ -24,9 +36,32 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
 
     serializer_class = TeamSerializer
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def get_queryset(self) -> QuerySet[Team]:
         return Team.objects.visible_to(self.request.user).order_by("name")
+
+    @extend_schema(
+        parameters=[ForecastParamsSerializer],
+        responses={200: TeamForecastSerializer, 400: ERROR_400, 404: ERROR_404},
+    )
+    @action(detail=True, methods=["get"])
+    def forecast(self, request: Request, slug: str | None = None) -> Response:
+        """Month-end spend forecast of the team (expected, with a low-high range) and how it
+        compares with the team's budget in that currency (metrics.forecast explains how)."""
+        team = self.get_object()
+        params = ForecastParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        as_of = params.validated_data.get("as_of") or local_today(team, timezone.now())
+        currency = params.validated_data.get("currency")
+        found = forecast_month_end([team.pk], as_of, currency=currency).get(team.pk)
+        payload = {
+            "team": team.slug,
+            "as_of": as_of,
+            "forecast": found,
+            "budget": forecast_budget(team, found.currency, found.expected) if found else None,
+        }
+        return Response(TeamForecastSerializer(payload).data)
 
 
 class LedgerAdminPermission(permissions.DjangoModelPermissions):
@@ -40,7 +75,7 @@ class LedgerAdminPermission(permissions.DjangoModelPermissions):
 
 
 class AllocationRuleSerializer(serializers.ModelSerializer[AllocationRule]):
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = TeamSlugField()
 
     class Meta:
         model = AllocationRule

@@ -43,7 +43,9 @@ def test_upload_twice_is_a_no_op_and_bad_files_get_a_clear_400(client, people):
 
 @pytest.mark.parametrize("who", ["engineer", "teammate", "outsider", "lead", "hr", None])
 def test_allocation_rules_are_admin_only(client, people, teams, who):
-    AllocationRule.objects.create(priority=1, team=teams["search"], field="sub_account", pattern="x")
+    AllocationRule.objects.create(
+        priority=1, team=teams["search"], field="sub_account", pattern="x"
+    )
     if who:
         client.force_login(people[who])
     assert client.get("/api/v1/allocation-rules/").status_code == 403

@@ -1,0 +1,272 @@
+"""Pieces every endpoint of /api/v1/ shares: who sees what, filter parsing, output fields and
+the mapping of service errors to HTTP.
+
+Visibility rule (the same as `metrics.queries.scope_for`): FinOps admins (VIEW_ALL_SPEND)
+see everything, including the unallocated bucket and organization-wide alerts; everyone
+else sees the objects of the teams they belong to (as member or lead). An object outside
+that is answered 404 exactly like one that does not exist, so ids and slugs of other teams
+reveal nothing. A visible object that the user may not change is 403.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import APIException
+
+from metrics import queries
+from metrics.forecast import month_bounds
+from metrics.models import VIEW_ALL_SPEND, Team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    AnyUser = User | AnonymousUser
+
+M = TypeVar("M", bound=models.Model)
+
+# Dates outside this window are refused (400): no ledger has them, and a previous period
+# computed from year 1 would not be a date.
+MIN_DAY = date(1970, 1, 1)
+MAX_DAY = date(2999, 12, 31)
+MAX_PERIOD_DAYS = 3660  # ten years
+MAX_LIST_VALUES = 20
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def ledger_today() -> date:
+    """Today as a ledger day (ledger days are UTC charge days)."""
+    return datetime.now(UTC).date()
+
+
+def visible(qs: models.QuerySet[M], user: AnyUser) -> models.QuerySet[M]:
+    """`qs` narrowed to what `user` may see: everything for FinOps admins, else the rows of
+    their teams (rows with no team, such as unallocated cost, are left out)."""
+    if not user.is_authenticated:
+        return qs.none()
+    if user.has_perm(VIEW_ALL_SPEND):
+        return qs
+    return qs.filter(team__in=Team.objects.visible_to(user).values("pk"))
+
+
+def resolve_scope(user: AnyUser, slugs: list[str] | None) -> queries.Scope:
+    """The query layer's scope for `slugs` (None: the user's own teams, or the organization
+    for FinOps admins). A team the user may not see is reported exactly like one that does
+    not exist (404); a user with no team at all gets 403."""
+    if slugs:
+        seen = set(
+            Team.objects.visible_to(user).filter(slug__in=slugs).values_list("slug", flat=True)
+        )
+        hidden = [s for s in slugs if s not in seen]
+        if hidden:
+            raise exceptions.NotFound(f"No team you may see is called {', '.join(hidden)}.")
+    try:
+        return queries.scope_for(user, slugs)
+    except queries.ScopeError as exc:
+        raise exceptions.PermissionDenied(str(exc)) from exc
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is not in a state that allows this."
+    default_code = "conflict"
+
+
+@contextmanager
+def service_errors(*, conflict: bool = False) -> Iterator[None]:
+    """Translate a service's Django exceptions: PermissionDenied -> 403, ValidationError ->
+    400 (or 409 with `conflict=True`, for services whose only validation error is about the
+    object's state, such as approving an action twice)."""
+    try:
+        yield
+    except DjangoPermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc
+    except DjangoValidationError as exc:
+        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        if conflict:
+            raise Conflict(" ".join(exc.messages)) from exc
+        raise exceptions.ValidationError(detail) from exc
+
+
+# Error answers, for the schema. None of them carries a number of the ledger.
+ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, "Invalid input: {parameter: [messages]}")
+ERROR_403 = OpenApiResponse(OpenApiTypes.OBJECT, "Not signed in, or not allowed: {detail}")
+ERROR_404 = OpenApiResponse(
+    OpenApiTypes.OBJECT, "No such object or team, or one you may not see: {detail}"
+)
+ERROR_409 = OpenApiResponse(OpenApiTypes.OBJECT, "The object's state forbids it: {detail}")
+ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404}
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+def split_values(value: str, *, name: str, max_length: int) -> list[str]:
+    """`a,b,,c ` -> ["a", "b", "c"], duplicates dropped, each at most `max_length` long."""
+    if "\x00" in value:  # PostgreSQL text cannot hold it; DRF's own check misses lists
+        raise serializers.ValidationError("Null characters are not allowed.")
+    values = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if len(values) > MAX_LIST_VALUES:
+        raise serializers.ValidationError(f"At most {MAX_LIST_VALUES} {name} values.")
+    if any(len(v) > max_length for v in values):
+        raise serializers.ValidationError(f"A {name} value is at most {max_length} characters.")
+    return values
+
+
+def team_slugs(value: str) -> list[str] | None:
+    slugs = split_values(value, name="team", max_length=50)
+    bad = [s for s in slugs if not SLUG_RE.match(s)]
+    if bad:
+        raise serializers.ValidationError(f"Not a team slug: {bad[0]!r}.")
+    return slugs or None
+
+
+class LedgerDayField(serializers.DateField):
+    """A ledger day, YYYY-MM-DD, within MIN_DAY..MAX_DAY."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> date:
+        day = super().to_internal_value(value)
+        if not MIN_DAY <= day <= MAX_DAY:
+            raise serializers.ValidationError(f"Must be between {MIN_DAY} and {MAX_DAY}.")
+        return day
+
+
+class ListParam(serializers.CharField):
+    """A comma-separated query parameter; validated into a list of strings."""
+
+    def __init__(self, *, max_item_length: int, **kwargs: Any) -> None:
+        self.max_item_length = max_item_length
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        return split_values(text, name=self.field_name or "value", max_length=self.max_item_length)
+
+
+class TeamParam(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 2000)
+        kwargs.setdefault(
+            "help_text",
+            "Team slug(s), comma-separated. Default: your teams (FinOps admins: everything). "
+            "A team you may not see is answered 404, like one that does not exist.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str] | None:  # type: ignore[override]
+        return team_slugs(super().to_internal_value(data))
+
+
+class TeamSlugField(serializers.SlugRelatedField[Team]):
+    """A team by slug. Text that cannot be a slug is refused before any query (a NUL byte
+    would be a database error on PostgreSQL); `get_queryset()` decides which teams exist."""
+
+    default_error_messages = {
+        **serializers.SlugRelatedField.default_error_messages,
+        "does_not_exist": "No team called {value}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Team.objects.all())
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> Team:
+        if not isinstance(data, str) or not SLUG_RE.match(data) or len(data) > 50:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:60])
+        return super().to_internal_value(data)
+
+
+class PeriodFilterSerializer(serializers.Serializer[Any]):
+    """Scope and period of a spend or KPI question. `end` is the last day included."""
+
+    team = TeamParam()
+    start = LedgerDayField(help_text="First day (UTC ledger day). Default: the 1st of the month.")
+    end = LedgerDayField(help_text="Last day, included. Default: today (UTC).")
+    provider = ListParam(max_item_length=32, help_text="Provider key(s), comma-separated.")
+    model = ListParam(
+        max_item_length=200,
+        help_text="Model(s), comma-separated; `gpt-4o` also matches its dated snapshots.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if end is None:
+            end = ledger_today() if start is None else max(start, ledger_today())
+        if start is None:
+            start = month_bounds(end)[0]  # the month to date
+        if end < start:
+            raise serializers.ValidationError({"end": "Must not be before start."})
+        if (end - start).days + 1 > MAX_PERIOD_DAYS:
+            raise serializers.ValidationError(
+                {"end": f"A period is at most {MAX_PERIOD_DAYS} days long."}
+            )
+        if start - timedelta(days=(end - start).days + 1) < MIN_DAY:
+            raise serializers.ValidationError(
+                {"start": f"The previous period must start after {MIN_DAY}."}
+            )
+        attrs["start"], attrs["end"] = start, end
+        attrs["provider"] = [p.lower() for p in attrs.get("provider") or []]
+        attrs["model"] = attrs.get("model") or []
+        attrs["team"] = attrs.get("team")
+        return attrs
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class MoneyField(serializers.DecimalField):
+    """An exact decimal, as a string with the digits it has ("12.50", "0.000125")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", None)
+        kwargs.setdefault("decimal_places", None)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:  # type: ignore[override]
+        if not isinstance(value, Decimal):
+            value = Decimal(str(value))
+        return f"{value:f}"
+
+
+class RatioField(serializers.FloatField):
+    """A float that may be undefined: NaN and infinities become null (JSON has no NaN)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> float | None:  # type: ignore[override]
+        if value is None:
+            return None
+        number = float(value)
+        return number if math.isfinite(number) else None
+
+
+def user_label(user: Any) -> str | None:
+    if user is None:
+        return None
+    return str(user.email or user.username)
