@@ -60,6 +60,8 @@ class NudgeKind(models.TextChoices):
     LOW_CACHE_HIT = "low_cache_hit", "Low cache hit ratio"
     TOKEN_BLOAT = "token_bloat", "Token bloat"
     IDLE_GPU = "idle_gpu", "Idle GPU"
+    MODULES_LEFT = "modules_left", "Modules left before certification"
+    CREDENTIAL_EXPIRING = "credential_expiring", "Credential about to expire"
 
 
 class NudgeMuteQuerySet(models.QuerySet["NudgeMute"]):
@@ -140,3 +142,84 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} {self.action} {self.target}"
+
+
+# --- Multi-workspace OAuth installs (bolt's installation and state stores, see bot.oauth) --
+
+
+class SlackBot(models.Model):
+    """The bot token of one workspace (or org) install: what bolt's authorize reads for each
+    incoming request. The latest row per (client_id, enterprise_id, team_id) wins."""
+
+    client_id = models.CharField(max_length=32)
+    app_id = models.CharField(max_length=32)
+    enterprise_id = models.CharField(max_length=32, null=True, blank=True)
+    enterprise_name = models.TextField(null=True, blank=True)
+    team_id = models.CharField(max_length=32, null=True, blank=True)
+    team_name = models.TextField(null=True, blank=True)
+    bot_token = models.TextField(null=True, blank=True)
+    bot_refresh_token = models.TextField(null=True, blank=True)
+    bot_token_expires_at = models.DateTimeField(null=True, blank=True)
+    bot_id = models.CharField(max_length=32, null=True, blank=True)
+    bot_user_id = models.CharField(max_length=32, null=True, blank=True)
+    bot_scopes = models.TextField(null=True, blank=True, help_text="Comma-separated")
+    is_enterprise_install = models.BooleanField(default=False)
+    installed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client_id", "enterprise_id", "team_id", "installed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"bot {self.bot_user_id} in {self.team_id or self.enterprise_id}"
+
+
+class SlackInstallation(models.Model):
+    """One completed OAuth install (who installed, with which scopes and tokens)."""
+
+    client_id = models.CharField(max_length=32)
+    app_id = models.CharField(max_length=32)
+    enterprise_id = models.CharField(max_length=32, null=True, blank=True)
+    enterprise_name = models.TextField(null=True, blank=True)
+    enterprise_url = models.TextField(null=True, blank=True)
+    team_id = models.CharField(max_length=32, null=True, blank=True)
+    team_name = models.TextField(null=True, blank=True)
+    bot_token = models.TextField(null=True, blank=True)
+    bot_refresh_token = models.TextField(null=True, blank=True)
+    bot_token_expires_at = models.DateTimeField(null=True, blank=True)
+    bot_id = models.CharField(max_length=32, null=True, blank=True)
+    bot_user_id = models.CharField(max_length=32, null=True, blank=True)
+    bot_scopes = models.TextField(null=True, blank=True, help_text="Comma-separated")
+    user_id = models.CharField(max_length=32)
+    user_token = models.TextField(null=True, blank=True)
+    user_refresh_token = models.TextField(null=True, blank=True)
+    user_token_expires_at = models.DateTimeField(null=True, blank=True)
+    user_scopes = models.TextField(null=True, blank=True, help_text="Comma-separated")
+    incoming_webhook_url = models.TextField(null=True, blank=True)
+    incoming_webhook_channel = models.TextField(null=True, blank=True)
+    incoming_webhook_channel_id = models.TextField(null=True, blank=True)
+    incoming_webhook_configuration_url = models.TextField(null=True, blank=True)
+    is_enterprise_install = models.BooleanField(default=False)
+    token_type = models.CharField(max_length=32, null=True, blank=True)
+    installed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["client_id", "enterprise_id", "team_id", "user_id", "installed_at"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"install by {self.user_id} in {self.team_id or self.enterprise_id}"
+
+
+class SlackOAuthState(models.Model):
+    """An OAuth `state` handed out by GET /slack/install: valid once, until `expire_at`."""
+
+    state = models.CharField(max_length=64, unique=True)
+    expire_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"state until {self.expire_at:%Y-%m-%d %H:%M}"

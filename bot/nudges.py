@@ -49,6 +49,9 @@ SUGGESTIONS = {
     "team: trim the context, the history or the few-shot examples.",
     NudgeKind.IDLE_GPU: "GPUs sit idle or cold-start often: scale the pool down, or let it "
     "scale to zero when nobody uses it.",
+    # learning nudges (bot.learning_nudges)
+    NudgeKind.MODULES_LEFT: "Finish the required modules, then take the exam in the portal.",
+    NudgeKind.CREDENTIAL_EXPIRING: "Renew it in the portal before it expires.",
 }
 SNOOZES = {"nudge_snooze_day": timedelta(days=1), "nudge_snooze_week": timedelta(days=7)}
 
@@ -164,16 +167,43 @@ def _reserve(
     policy: NudgePolicy,
     run: NudgeRun,
 ) -> Nudge | None:
+    return reserve(
+        kind=KIND_OF_RECOMMENDATION[Recommendation.Kind(rec.kind)],
+        subject=rec.subject,
+        print_=fingerprint(rec),
+        team=team,
+        slack_user_id=slack_user_id,
+        now=now,
+        local=local,
+        policy=policy,
+        run=run,
+        recommendation=rec,
+    )
+
+
+def reserve(
+    *,
+    kind: str,
+    subject: str,
+    print_: str,
+    team: Team | None,
+    slack_user_id: str,
+    now: datetime,
+    local: datetime,
+    policy: NudgePolicy,
+    run: NudgeRun,
+    recommendation: Recommendation | None = None,
+) -> Nudge | None:
     """Decide under locks and, when the policy allows, record the nudge before sending it
-    (so a parallel decision counts it)."""
-    kind = KIND_OF_RECOMMENDATION[Recommendation.Kind(rec.kind)]
-    print_ = fingerprint(rec)
+    (so a parallel decision counts it). A nudge without a team (learning) is capped per
+    person only."""
     with transaction.atomic():
-        _lock(f"nudge:team:{team.pk}")
+        if team is not None:
+            _lock(f"nudge:team:{team.pk}")
         _lock(f"nudge:person:{slack_user_id}")
         counted = Nudge.objects.filter(status=Nudge.Status.SENT)
         last = (
-            counted.filter(recipient=slack_user_id, kind=kind, subject=rec.subject)
+            counted.filter(recipient=slack_user_id, kind=kind, subject=subject)
             .order_by("-created_at")
             .values_list("fingerprint", flat=True)
             .first()
@@ -190,7 +220,9 @@ def _reserve(
                 counted.filter(team=team, created_at__gt=now - timedelta(days=1)).values_list(
                     "created_at", flat=True
                 )
-            ),
+            )
+            if team is not None
+            else [],
         )
         reason = decide(fingerprint=print_, state=state, now=now, local=local, policy=policy)
         if reason:
@@ -200,9 +232,9 @@ def _reserve(
             kind=kind,
             team=team,
             recipient=slack_user_id,
-            subject=rec.subject,
+            subject=subject,
             fingerprint=print_,
-            recommendation=rec,
+            recommendation=recommendation,
             created_at=now,
         )
 
@@ -232,18 +264,23 @@ def nudge_card(nudge: Nudge, rec: Recommendation | None, team: Team | None) -> N
 
 
 def _send(nudge: Nudge, rec: Recommendation, team: Team) -> bool:
+    card = nudge_card(nudge, rec, team)
+    return send_card(nudge, card, text=f"{card.title} ({card.saving} a month)")
+
+
+def send_card(nudge: Nudge, card: NudgeCard, *, text: str) -> bool:
+    """DM a reserved nudge to its recipient; the row records whether it reached Slack."""
     try:
         opened = call("conversations.open", {"users": nudge.recipient})
         channel = str(opened.get("channel", {}).get("id") or nudge.recipient)
     except DeliveryError as exc:
         logger.warning("conversations.open for %s failed: %s", nudge.recipient, exc)
         channel = nudge.recipient  # a user id as channel posts to the app's DM as well
-    card = nudge_card(nudge, rec, team)
     delivery = deliver(
         method="chat.postMessage",
         payload={
             "channel": channel,
-            "text": f"{card.title} ({card.saving} a month)",
+            "text": text,
             "blocks": nudge_blocks(card),
         },
         key=f"nudge:{nudge.pk}",

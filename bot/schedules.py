@@ -11,6 +11,8 @@ BOT_PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "bot: post new alerts to Slack": ("bot.post_alerts", 60),
     "bot: weekly efficiency summaries": ("bot.weekly_summaries", 5 * 60),
     "bot: waste nudges": ("bot.send_nudges", 30 * 60),
+    # learning nudges: every hour, so each person gets theirs in working hours, once a change
+    "bot: learning nudges": ("bot.send_learning_nudges", 60 * 60),
     "bot: prune old Slack event ids and deliveries": ("bot.prune", 24 * 60 * 60),
 }
 

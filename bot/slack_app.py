@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from slack_bolt import App
 
+from bot.oauth import oauth_enabled, oauth_settings
 from bot.transport import web_client
 
 logger = logging.getLogger(__name__)
@@ -17,10 +18,19 @@ logger = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def get_app() -> App:
     """Build the App once per process. Requests are verified with SLACK_SIGNING_SECRET (5
-    minutes of replay window) before any middleware or listener of ours runs."""
+    minutes of replay window) before any middleware or listener of ours runs.
+
+    With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET the App serves multi-workspace OAuth
+    installs (bot.oauth): each request is authorized with the token stored for its
+    workspace. Without them it is the single-workspace bot (SLACK_BOT_TOKEN)."""
+    multi_workspace = oauth_enabled()
+    client = web_client()  # honours 429 Retry-After (see bot.transport)
+    if multi_workspace:
+        client.token = None  # tokens come from the installation store, per workspace
     app = App(
         signing_secret=settings.SLACK_SIGNING_SECRET,
-        client=web_client(),  # honours 429 Retry-After (see bot.transport)
+        client=client,
+        oauth_settings=oauth_settings(logger) if multi_workspace else None,
         token_verification_enabled=False,  # no auth.test at start-up: the bot may start offline
         request_verification_enabled=True,
         # Django answers a request once the listeners return: listeners only record and

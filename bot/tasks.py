@@ -130,6 +130,18 @@ def send_nudges() -> None:
     _periodic("send_nudges", nudges_send)
 
 
+@shared_task(
+    name="bot.send_learning_nudges",
+    ignore_result=True,
+    time_limit=PERIODIC_LIMIT,
+    soft_time_limit=PERIODIC_LIMIT - 30,
+)
+def send_learning_nudges() -> None:
+    from bot.learning_nudges import learning_nudges_send
+
+    _periodic("send_learning_nudges", learning_nudges_send)
+
+
 EVENT_KEEP_DAYS = 7  # Slack stops retrying an event after about an hour
 DELIVERY_KEEP_DAYS = 90
 

@@ -231,6 +231,20 @@ SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 SLACK_APP_TOKEN = env.str("SLACK_APP_TOKEN", default="")
 SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+# Multi-workspace OAuth installs (GET /slack/install, /slack/oauth_redirect): on when both are set.
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+SLACK_SCOPES = env.list(
+    "SLACK_SCOPES",
+    default=[
+        "app_mentions:read",
+        "chat:write",
+        "commands",
+        "im:history",
+        "im:write",
+        "usergroups:read",
+    ],
+)
 
 # --- Providers (pulled by Celery beat) --------------------------------------------------
 OPENAI_ADMIN_KEY = env.str("OPENAI_ADMIN_KEY", default="")

@@ -7,6 +7,7 @@
   with that Retry-After (seconds) before the normal answer; `(500, None)` answers a 500;
   `("error", "channel_not_found")` answers ok=false with that error.
 - `fake.usergroups = {"S1": ["U1", "U2"]}` is what `usergroups.users.list` returns.
+- `fake.responses[method]` is the answer of any other method (e.g. `oauth.v2.access`).
 """
 
 import itertools
@@ -31,6 +32,19 @@ class FakeSlack:
                 "bot_id": "BBOT",
                 "team_id": "T1",
                 "team": "Demo",
+            },
+            # the OAuth code exchange of a multi-workspace install (workspace T2)
+            "oauth.v2.access": {
+                "ok": True,
+                "app_id": "A1",
+                "authed_user": {"id": "UINSTALLER"},
+                "scope": "app_mentions:read,chat:write,commands",
+                "token_type": "bot",
+                "access_token": "xoxb-installed-token",
+                "bot_user_id": "UBOT2",
+                "team": {"id": "T2", "name": "Second workspace"},
+                "enterprise": None,
+                "is_enterprise_install": False,
             },
             "chat.update": {"ok": True},
             "views.publish": {"ok": True},
