@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from portal import views
-from portal.views import accounts, credentials, exam, learn, people
+from portal.views import accounts, credentials, exam, learn, people, spend
 
 app_name = "portal"
 
@@ -47,6 +47,7 @@ urlpatterns = [
     # Learning
     path("learn/", learn.catalogue, name="catalogue"),
     path("learn/dashboard/", learn.dashboard, name="dashboard"),
+    path("dashboard/", spend.spend_dashboard, name="spend"),
     path("learn/xapi.json", learn.xapi_statements, name="xapi_statements"),
     path("learn/<slug:slug>/", learn.module_detail, name="module_detail"),
     path("learn/<slug:slug>/read/", learn.section_read, name="section_read"),

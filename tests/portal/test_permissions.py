@@ -51,6 +51,7 @@ MATRIX = {
     "password_reset_complete": everyone(200),
     "catalogue": signed_in(200),
     "dashboard": signed_in(200),
+    "spend": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),  # own teams only
     "xapi_statements": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),
     "module_detail": signed_in(200),
     "section_read": signed_in(302, method="post"),

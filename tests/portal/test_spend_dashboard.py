@@ -1,0 +1,46 @@
+"""The spend dashboard answers from the same query layer as the bot and the API, scoped."""
+
+from datetime import date
+from decimal import Decimal
+
+from metrics.models import DailyCost
+
+
+def rollup(team, day, amount, model="gpt-4o"):
+    return DailyCost.objects.create(
+        team=team,
+        day=day,
+        provider="openai",
+        service_category="AI and Machine Learning",
+        model=model,
+        currency="USD",
+        billed_cost=Decimal(amount),
+        effective_cost=Decimal(amount),
+        model_requests=10,
+        input_tokens=1000,
+        output_tokens=100,
+        record_count=1,
+    )
+
+
+def test_engineer_sees_own_team_total_and_not_others(client, people, teams):
+    rollup(teams["ml-platform"], date(2026, 10, 5), "12.34")
+    rollup(teams["ml-platform"], date(2026, 10, 6), "7.66")
+    rollup(teams["search"], date(2026, 10, 5), "999.99")
+    client.force_login(people["engineer"])
+    page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
+    assert "USD 20.00" in page and "999.99" not in page
+    assert client.get("/dashboard/?team=search").status_code == 403
+
+
+def test_admin_sees_the_organization_and_unallocated(client, people, teams):
+    rollup(teams["search"], date(2026, 10, 5), "5")
+    rollup(None, date(2026, 10, 5), "3")
+    client.force_login(people["admin"])
+    page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
+    assert "USD 8.00" in page and "Unallocated: USD 3.00" in page
+
+
+def test_bad_dates_fall_back_to_month_to_date(client, people, teams):
+    client.force_login(people["engineer"])
+    assert client.get("/dashboard/?start=nonsense&end=2026-99-99").status_code == 200
