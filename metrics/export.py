@@ -34,6 +34,7 @@ import pandas as pd
 from django.db import connection
 
 from metrics.models import Team
+from metrics.sources.base import INT_COLUMNS, MONEY_COLUMNS, TEXT_COLUMNS, TIME_COLUMNS
 
 FOCUS_VERSION = "1.2"
 CHUNK_ROWS = 10_000
@@ -55,69 +56,12 @@ class ExportResult:
 
 # --- columns -------------------------------------------------------------------------------
 
-# Ledger columns read from the database, by kind. `sql_columns` decides how each is selected.
-MONEY = [
-    "billed_cost",
-    "effective_cost",
-    "list_cost",
-    "contracted_cost",
-    "pricing_quantity",
-    "list_unit_price",
-    "contracted_unit_price",
-    "consumed_quantity",
-    "commitment_discount_quantity",
-    "gpu_hours",
-]
-TIMES = ["billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end"]
-INTS = [
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "model_requests",
-]
-TEXT = [
-    "billing_account_id",
-    "billing_account_name",
-    "billing_account_type",
-    "sub_account_id",
-    "sub_account_name",
-    "sub_account_type",
-    "charge_category",
-    "charge_class",
-    "charge_description",
-    "charge_frequency",
-    "billing_currency",
-    "pricing_category",
-    "pricing_unit",
-    "consumed_unit",
-    "provider_name",
-    "publisher_name",
-    "invoice_issuer_name",
-    "invoice_id",
-    "service_name",
-    "service_category",
-    "service_subcategory",
-    "region_id",
-    "region_name",
-    "availability_zone",
-    "resource_id",
-    "resource_name",
-    "resource_type",
-    "sku_id",
-    "sku_price_id",
-    "sku_meter",
-    "commitment_discount_id",
-    "commitment_discount_name",
-    "commitment_discount_category",
-    "commitment_discount_type",
-    "commitment_discount_status",
-    "commitment_discount_unit",
-    "pricing_currency",
-    "provider",
-    "model",
-    "application_key",
-]
+# Ledger columns read from the database, by kind (the parsers' contract, metrics.sources.base).
+# `cost_source` is our own bookkeeping, not part of the export.
+MONEY = MONEY_COLUMNS
+TIMES = TIME_COLUMNS
+INTS = INT_COLUMNS
+TEXT = [c for c in TEXT_COLUMNS if c != "cost_source"]
 
 # The FOCUS 1.2 Cost and Usage columns we write, in output order (the spec's alphabetical
 # order), with their kind. Left out: PricingCurrencyContractedUnitPrice, ...EffectiveCost and
