@@ -150,10 +150,6 @@ def billing_import_bytes(
         path.unlink(missing_ok=True)
 
 
-# Kept for the connectors' calling convention.
-import_bytes = billing_import_bytes
-
-
 def _keep_copy(path: Path, batch: ImportBatch) -> None:
     """Keep the source so any record can be traced back to its file and line."""
     folder = Path(settings.MEDIA_ROOT) / "imports"

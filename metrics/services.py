@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import date
@@ -71,8 +72,6 @@ def ledger_reallocate(*, chunk_size: int = 50_000) -> int:
 
 
 def _as_json(value: object) -> str | None:
-    import json
-
     if value in (None, {}, ""):
         return None
     return value if isinstance(value, str) else json.dumps(value)

@@ -75,7 +75,7 @@ def _pull_and_import(
     end: str,
 ) -> None:
     from metrics.connectors import bundle, count_results, day_window
-    from metrics.ingest import import_bytes
+    from metrics.ingest import billing_import_bytes
 
     if not getattr(settings, key_setting, ""):
         logger.info("%s is not set: skipping the %s pull", key_setting, source)
@@ -95,7 +95,7 @@ def _pull_and_import(
             logger.info("%s pull %s: %d page(s), no usage or cost rows", source, span, len(pages))
             return
         name = f"{source}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
-        result = import_bytes(name, bundle(pages), source=source)
+        result = billing_import_bytes(name, bundle(pages), source=source)
         logger.info(
             "%s pull %s: %d page(s), %d row(s), batch %s (%s)",
             source,

@@ -243,7 +243,7 @@ def test_pull_task_does_not_overlap_a_running_pull(fake, caplog, monkeypatch):
 def test_pull_task_with_no_rows_imports_nothing(fake, caplog, monkeypatch):
     from metrics.tasks import pull_openai
 
-    monkeypatch.setattr("metrics.ingest.import_bytes", _must_not_run)
+    monkeypatch.setattr("metrics.ingest.billing_import_bytes", _must_not_run)
     with caplog.at_level(logging.INFO, logger="metrics.tasks"):
         pull_openai("2024-01-01", "2024-01-03")  # before the recorded pages
     assert "no usage or cost rows" in caplog.text

@@ -283,7 +283,7 @@ def test_changing_rules_reallocates_history(
 
 
 def test_import_command_prints_a_summary_and_fails_on_bad_files(db, tmp_path):
-    good = focus_csv(tmp_path, "good.csv", [row(cost="1.5", tags='{"team": "x"}')])
+    focus_csv(tmp_path, "good.csv", [row(cost="1.5", tags='{"team": "x"}')])
     focus_csv(tmp_path, "bad.csv", [row(cost="oops")])
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(Exception) as exc:
@@ -292,7 +292,6 @@ def test_import_command_prints_a_summary_and_fails_on_bad_files(db, tmp_path):
     assert "bad.csv:2:BilledCost" in err.getvalue()
     assert "good.csv: 1 rows (focus)" in out.getvalue() and "USD: billed 1.50" in out.getvalue()
     assert ImportBatch.objects.count() == 1
-    _ = good
 
 
 def test_rollups_cover_files_without_a_billing_account(db, shared_dir):

@@ -1,5 +1,3 @@
-from django.utils import timezone
-
 from portal.learning import team_learning_summary, user_learning_summary
 
 
@@ -8,4 +6,3 @@ def test_learning_summaries_for_slack(db, people, teams):
     text = team_learning_summary(teams["ml-platform"])
     assert text == "0 modules completed across 3 people, 0 valid credentials"
     assert team_learning_summary(teams["support-assistant"]) == ""
-    _ = timezone
