@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 
 from bot.question import HELP_EXAMPLES, Question
 from bot.services import Answer, BudgetStatus
+from metrics.carbon import LATENCY_ASSUMPTION
 from metrics.queries import Breakdown
 
 Block = dict[str, Any]
@@ -266,6 +267,8 @@ def figures(answer: Answer) -> Figures:
         )
     if len(report.totals) > 1:
         notes.append("Several currencies: totals are not converted or added together.")
+    if carbon:
+        notes.append(f"Carbon is an EcoLogits estimate; {LATENCY_ASSUMPTION}.")
     return Figures(
         title=title,
         cost_label=_cost_label(question),
@@ -443,6 +446,7 @@ class AlertCard:
     history: tuple[str, ...] = ()
     action: ActionCard | None = None
     portal_url: str = ""
+    breakdown: tuple[str, ...] = ()  # an anomaly's models, one line each
 
 
 ALERT_ICONS = {
@@ -460,7 +464,10 @@ def alert_blocks(card: AlertCard) -> list[Block]:
     status = card.status.capitalize()
     if card.status == "snoozed" and card.snoozed_until:
         status += f" until {card.snoozed_until:%Y-%m-%d %H:%M} UTC"
-    blocks: list[Block] = [section("\n".join(lines)), context(f"Status: *{status}*")]
+    blocks: list[Block] = [section("\n".join(lines))]
+    if card.breakdown:
+        blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
+    blocks.append(context(f"Status: *{status}*"))
     if card.action:
         a = card.action
         text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"
