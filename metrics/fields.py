@@ -15,15 +15,14 @@ values read back are the exact stored strings. PostgreSQL is untouched (NUMERIC)
 """
 
 import re
-
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.utils.functional import cached_property
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Col, Expression
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils.functional import cached_property
 
 MONEY_DIGITS = 30
 MONEY_PLACES = 12

@@ -106,7 +106,13 @@ class SpendOutputSerializer(serializers.Serializer[Any]):
     daily = DailySerializer(many=True)
     usage = serializers.DictField(child=RatioField(), help_text="Token, request, GPU sums")
     kpis = KpiSerializer()
-    carbon_g = CarbonSerializer(allow_null=True, help_text="Estimated range; null if unknown")
+    carbon_g = CarbonSerializer(
+        allow_null=True,
+        help_text=(
+            "Estimated range (EcoLogits); null if unknown. Assumes no measured latency: "
+            "generation time is modeled from the model size"
+        ),
+    )
     unallocated = serializers.DictField(
         child=MoneyField(), allow_null=True, help_text="Organization scope only, else null"
     )
