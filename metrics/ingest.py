@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from metrics.allocation import Allocator
 from metrics.models import CostRecord, DailyCost, ImportBatch, Team
+from metrics.names import application_names_refresh
 from metrics.sources import registry
 from metrics.sources.base import IngestError
 from metrics.sources.limits import scan_file
@@ -263,6 +264,7 @@ def _load(
     from metrics.pricing import ledger_reprice_batch  # pricing imports this module
 
     ledger_reprice_batch(batch.pk)  # usage that arrived without cost, from the catalog
+    application_names_refresh(batch_id=batch.pk)  # readable application names for dashboards
     timings["pricing"] = time.perf_counter() - clock
     teams = dict(Team.objects.filter(pk__in=[k for k in per_team if k]).values_list("pk", "slug"))
     batch.row_count = rows

@@ -88,6 +88,7 @@ class AllocationRuleSerializer(serializers.ModelSerializer[AllocationRule]):
             "pattern",
             "active",
             "note",
+            "application_name",
             "updated_at",
         ]
 
