@@ -983,3 +983,164 @@ def dashboard_url(q: SpendQuery, *, team_slugs: Sequence[str] | None = None) -> 
     if q.cost == "billed_cost":
         params["cost"] = "billed"
     return f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(params, safe=',')}"
+
+
+# --- Dashboards and the board report (portal spend views) -----------------------------------
+
+CUBE_SUMS = [
+    "effective_cost",
+    "billed_cost",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "model_requests",
+    "gpu_hours",
+    "gco2e_low",
+    "gco2e_high",
+]
+CUBE_MONEY = ("effective_cost", "billed_cost", "gpu_hours")
+
+
+def spend_cube(
+    q: SpendQuery,
+    *,
+    dims: Sequence[str] = ("day", "provider", "model", "currency"),
+    start: date | None = None,
+    applications: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Cost and usage sums of the scope and filters of `q`, grouped by `dims` (DailyCost
+    columns; "month" groups by calendar month), from `start` (default `q.start`) to `q.end`.
+    One GROUP BY over the rollups. Money (and GPU hours) stay Decimal, counts int, carbon
+    float (an estimate); None sums become 0. The dashboards derive totals, stacked series,
+    breakdowns and KPI trends from one cube instead of a query each."""
+    from django.db.models.functions import TruncMonth
+
+    qs = rollups(SpendQuery(q.scope, start or q.start, q.end, q.providers, q.models, q.cost))
+    if applications:
+        qs = qs.filter(application_key__in=list(applications))
+    names = list(dims)
+    if "month" in names:
+        qs = qs.annotate(month=TruncMonth("day"))
+    rows = qs.values(*names).annotate(**{f"s_{c}": Sum(c) for c in CUBE_SUMS}).order_by(*names)
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {d: r[d] for d in names}
+        if "month" in item and hasattr(item["month"], "date"):
+            item["month"] = item["month"].date()
+        for c in CUBE_SUMS:
+            value = r[f"s_{c}"]
+            if c in CUBE_MONEY:
+                item[c] = Decimal(value or 0)
+            elif c.startswith("gco2e"):
+                item[c] = float(value or 0)
+            else:
+                item[c] = int(value or 0)
+        out.append(item)
+    return out
+
+
+def team_ranking(
+    scope: Scope, current: tuple[date, date], previous: tuple[date, date], cost: CostColumn
+) -> list[dict[str, Any]]:
+    """Spend per team and currency in `current` and `previous` ([start, end) each), one
+    query with conditional sums. Unallocated spend is the row with team None (organization
+    scope only). Rows: team_id, slug, name, currency, current, previous (Decimal)."""
+    lo = min(current[0], previous[0])
+    hi = max(current[1], previous[1])
+    qs = DailyCost.objects.filter(day__gte=lo, day__lt=hi)
+    if scope.team_ids is not None:
+        qs = qs.filter(team_id__in=scope.team_ids)
+    in_cur = Q(day__gte=current[0], day__lt=current[1])
+    in_prev = Q(day__gte=previous[0], day__lt=previous[1])
+    rows = (
+        qs.values("team_id", "team__slug", "team__name", "currency")
+        .annotate(cur=Sum(cost, filter=in_cur), prev=Sum(cost, filter=in_prev))
+        .order_by("team__name", "currency")
+    )
+    return [
+        {
+            "team_id": r["team_id"],
+            "slug": r["team__slug"] or "",
+            "name": r["team__name"] or "Unallocated",
+            "currency": r["currency"],
+            "current": _money(r["cur"]),
+            "previous": _money(r["prev"]),
+        }
+        for r in rows
+    ]
+
+
+def unallocated_sources(q: SpendQuery, *, top: int = 8) -> list[dict[str, Any]]:
+    """Where unallocated spend comes from: provider, service category and application key
+    of the spend no team was allocated, largest first. Organization scope only (else [])."""
+    if not q.scope.is_org:
+        return []
+    rows = (
+        rollups(q)
+        .filter(team__isnull=True)
+        .values("provider", "service_category", "application_key", "currency")
+        .annotate(amount=Sum(q.cost))
+        .order_by("-amount", "provider")[:top]
+    )
+    return [{**r, "amount": _money(r["amount"])} for r in rows]
+
+
+def readable_names(keys: Iterable[str]) -> dict[str, str]:
+    """{application key: readable name} for the keys that have one: an application
+    allocation rule's `application_name` first, then the provider's own name (OpenAI project
+    name, FOCUS SubAccountName, a named API key). Keys without a name are absent: show the
+    key itself, and keep the key in a tooltip and in CSV exports. Two queries."""
+    from metrics.names import names_for
+
+    return names_for(keys)
+
+
+def readable_name(key: str, names: dict[str, str]) -> str:
+    """The label to show for an application key: its readable name, else the key."""
+    return names.get(key) or key or "(none)"
+
+
+def savings(scope: Scope, *, start: date | None = None, end: date | None = None) -> dict[str, Any]:
+    """Estimated monthly savings of recommendations, per currency: `realized` = applied, or
+    acted on by a remediation action that succeeded (in [start, end) when given, by the
+    action's execution or the recommendation's last update); `open` = still open. Two
+    queries. Rows of `top_realized`/`top_open`: title, team, currency, saving (Decimal)."""
+    from metrics.models import Recommendation, RemediationAction
+
+    recs = Recommendation.objects.all()
+    if scope.team_ids is not None:
+        recs = recs.filter(team_id__in=scope.team_ids)
+    succeeded = RemediationAction.objects.filter(
+        status=RemediationAction.Status.SUCCEEDED, recommendation__isnull=False
+    )
+    if start is not None and end is not None:
+        when = Q(updated_at__date__gte=start, updated_at__date__lt=end)
+        succeeded = succeeded.filter(executed_at__date__gte=start, executed_at__date__lt=end)
+    else:
+        when = Q()
+    realized_q = (Q(status=Recommendation.Status.APPLIED) & when) | Q(
+        pk__in=succeeded.values("recommendation_id")
+    )
+    rows = list(
+        recs.filter(realized_q | Q(status=Recommendation.Status.OPEN))
+        .values("pk", "title", "team__name", "currency", "estimated_monthly_saving", "status")
+        .order_by("-estimated_monthly_saving", "pk")
+    )
+    realized_ids = set(recs.filter(realized_q).values_list("pk", flat=True))
+    out: dict[str, Any] = {"realized": {}, "open": {}, "top_realized": [], "top_open": []}
+    for r in rows:
+        kind = "realized" if r["pk"] in realized_ids else "open"
+        if kind == "open" and r["status"] != Recommendation.Status.OPEN:
+            continue
+        saving = _money(r["estimated_monthly_saving"])
+        out[kind][r["currency"]] = out[kind].get(r["currency"], Decimal(0)) + saving
+        out[f"top_{kind}"].append(
+            {
+                "title": r["title"],
+                "team": r["team__name"] or "Organization",
+                "currency": r["currency"],
+                "saving": saving,
+            }
+        )
+    return out
