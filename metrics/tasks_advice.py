@@ -50,6 +50,7 @@ def carbon_backfill() -> None:
 def refresh_recommendations() -> None:
     """Daily: find savings and upsert recommendations. Never two at once (a lock in the
     shared cache); a run is idempotent anyway."""
+    from metrics.policies import policies_evaluate_recommendations
     from metrics.recommendations import recommendation_refresh
 
     lock = "metrics:refresh_recommendations"
@@ -58,6 +59,7 @@ def refresh_recommendations() -> None:
         return
     try:
         recommendation_refresh()
+        policies_evaluate_recommendations()  # the Run stage: policies propose actions
     finally:
         cache.delete(lock)
 
