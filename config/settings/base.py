@@ -263,6 +263,8 @@ REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=1
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")
 CARBON_SELF_HOSTED_PUE = env.float("CARBON_SELF_HOSTED_PUE", default=1.2)
+# The low end of self-hosted models' range (metrics.carbon): the best data centre assumed.
+CARBON_SELF_HOSTED_PUE_LOW = env.float("CARBON_SELF_HOSTED_PUE_LOW", default=1.1)
 CARBON_SELF_HOSTED_WUE = env.float("CARBON_SELF_HOSTED_WUE", default=0.5)
 
 # --- Billing imports: limits checked before any parser reads a file (metrics/sources/limits.py)
