@@ -46,12 +46,25 @@ class Scope:
         return self.team_ids is None
 
 
-def scope_for(user: User | AnonymousUser, team_slugs: Sequence[str] | None = None) -> Scope:
-    """Resolve the teams a user asks about. No slugs: their own teams (all for admins)."""
+def scope_for(
+    user: User | AnonymousUser,
+    team_slugs: Sequence[str] | None = None,
+    *,
+    visible_teams: Sequence[Team] | None = None,
+) -> Scope:
+    """Resolve the teams a user asks about. No slugs: their own teams (all for admins).
+    `visible_teams`: `Team.objects.visible_to(user)` when the caller has it already (a page
+    that lists them anyway saves its queries)."""
     if not user.is_authenticated:
         raise ScopeError("Sign in first.")
     visible = Team.objects.visible_to(user)
     if team_slugs:
+        if visible_teams is not None:
+            by_slug = {t.slug: t for t in visible_teams}
+            if any(s not in by_slug for s in team_slugs):
+                raise ScopeError("You may not see that team's spend.")
+            teams = [by_slug[s] for s in dict.fromkeys(team_slugs)]
+            return Scope(tuple(sorted(t.pk for t in teams)), ", ".join(t.name for t in teams))
         teams = list(Team.objects.filter(slug__in=team_slugs))
         missing = set(team_slugs) - {t.slug for t in teams}
         if missing:
@@ -62,7 +75,7 @@ def scope_for(user: User | AnonymousUser, team_slugs: Sequence[str] | None = Non
         return Scope(tuple(sorted(t.pk for t in teams)), ", ".join(t.name for t in teams))
     if user.has_perm(VIEW_ALL_SPEND):
         return Scope(None, "the whole organization")
-    own = list(visible)
+    own = list(visible) if visible_teams is None else list(visible_teams)
     if not own:
         raise ScopeError("You are not a member of any team yet.")
     return Scope(tuple(sorted(t.pk for t in own)), ", ".join(t.name for t in own))
@@ -76,6 +89,7 @@ class SpendQuery:
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     cost: CostColumn = "effective_cost"
+    applications: tuple[str, ...] = ()  # application keys, exact
 
     @property
     def days(self) -> int:
@@ -90,6 +104,7 @@ class SpendQuery:
             self.providers,
             self.models,
             self.cost,
+            self.applications,
         )
 
 
@@ -105,6 +120,8 @@ def rollups(q: SpendQuery) -> QuerySet[DailyCost]:
             # "gpt-4o" matches its dated snapshots ("gpt-4o-2024-08-06"), not "gpt-4o-mini".
             match |= Q(model__iexact=m) | Q(model__iregex=rf"^{re.escape(m)}-[0-9]")
         qs = qs.filter(match)
+    if q.applications:
+        qs = qs.filter(application_key__in=q.applications)
     return qs
 
 
@@ -442,7 +459,6 @@ def spend_cube(
     *,
     dims: Sequence[str] = ("day", "provider", "model", "currency"),
     start: date | None = None,
-    applications: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Cost and usage sums of the scope and filters of `q`, grouped by `dims` (DailyCost
     columns; "month" groups by calendar month), from `start` (default `q.start`) to `q.end`.
@@ -451,9 +467,9 @@ def spend_cube(
     breakdowns and KPI trends from one cube instead of a query each."""
     from django.db.models.functions import TruncMonth
 
-    qs = rollups(SpendQuery(q.scope, start or q.start, q.end, q.providers, q.models, q.cost))
-    if applications:
-        qs = qs.filter(application_key__in=list(applications))
+    qs = rollups(
+        SpendQuery(q.scope, start or q.start, q.end, q.providers, q.models, q.cost, q.applications)
+    )
     names = list(dims)
     if "month" in names:
         qs = qs.annotate(month=TruncMonth("day"))
@@ -539,35 +555,37 @@ def readable_name(key: str, names: dict[str, str]) -> str:
 def savings(scope: Scope, *, start: date | None = None, end: date | None = None) -> dict[str, Any]:
     """Estimated monthly savings of recommendations, per currency: `realized` = applied, or
     acted on by a remediation action that succeeded (in [start, end) when given, by the
-    action's execution or the recommendation's last update); `open` = still open. Two
-    queries. Rows of `top_realized`/`top_open`: title, team, currency, saving (Decimal)."""
+    action's execution or the recommendation's last update); `open` = still open. One
+    query. Rows of `top_realized`/`top_open`: title, team, currency, saving (Decimal)."""
+    from django.db.models import Exists, OuterRef
+
     from metrics.models import Recommendation, RemediationAction
 
     recs = Recommendation.objects.all()
     if scope.team_ids is not None:
         recs = recs.filter(team_id__in=scope.team_ids)
     succeeded = RemediationAction.objects.filter(
-        status=RemediationAction.Status.SUCCEEDED, recommendation__isnull=False
+        status=RemediationAction.Status.SUCCEEDED, recommendation_id=OuterRef("pk")
     )
+    applied = Q(status=Recommendation.Status.APPLIED)
     if start is not None and end is not None:
-        when = Q(updated_at__date__gte=start, updated_at__date__lt=end)
         succeeded = succeeded.filter(executed_at__date__gte=start, executed_at__date__lt=end)
-    else:
-        when = Q()
-    realized_q = (Q(status=Recommendation.Status.APPLIED) & when) | Q(
-        pk__in=succeeded.values("recommendation_id")
-    )
-    rows = list(
-        recs.filter(realized_q | Q(status=Recommendation.Status.OPEN))
-        .values("pk", "title", "team__name", "currency", "estimated_monthly_saving", "status")
+        applied &= Q(updated_at__date__gte=start, updated_at__date__lt=end)
+    rows = (
+        recs.annotate(acted=Exists(succeeded))
+        .filter(applied | Q(acted=True) | Q(status=Recommendation.Status.OPEN))
+        .values(
+            "title", "team__name", "currency", "estimated_monthly_saving", "status", "acted"
+        )
         .order_by("-estimated_monthly_saving", "pk")
     )
-    realized_ids = set(recs.filter(realized_q).values_list("pk", flat=True))
     out: dict[str, Any] = {"realized": {}, "open": {}, "top_realized": [], "top_open": []}
     for r in rows:
-        kind = "realized" if r["pk"] in realized_ids else "open"
-        if kind == "open" and r["status"] != Recommendation.Status.OPEN:
+        # An applied recommendation is here only within the window (the filter above).
+        realized = r["acted"] or r["status"] == Recommendation.Status.APPLIED
+        if not realized and r["status"] != Recommendation.Status.OPEN:
             continue
+        kind = "realized" if realized else "open"
         saving = _money(r["estimated_monthly_saving"])
         out[kind][r["currency"]] = out[kind].get(r["currency"], Decimal(0)) + saving
         out[f"top_{kind}"].append(
