@@ -26,7 +26,7 @@ import pandas as pd
 from django.db.models import Max
 
 from metrics import forecast, kpis, queries
-from metrics.models import Alert, Budget, DailyCost, Recommendation
+from metrics.models import Alert, Budget, Recommendation
 from metrics.queries import Scope, SpendQuery
 
 Stack = Literal["provider", "model"]
@@ -136,10 +136,14 @@ def compared_periods(
     if through + timedelta(days=1) >= end:
         return (start, end), prev, False
     days = (through - start).days + 1
-    return (start, through + timedelta(days=1)), (
-        prev[0],
-        min(prev[1], prev[0] + timedelta(days=days)),
-    ), True
+    return (
+        (start, through + timedelta(days=1)),
+        (
+            prev[0],
+            min(prev[1], prev[0] + timedelta(days=days)),
+        ),
+        True,
+    )
 
 
 def _sum_by_currency(rows: Iterable[dict[str, Any]], col: str) -> dict[str, Decimal]:
@@ -239,7 +243,6 @@ class SpendView:
     alerts: list[Alert] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
-    unallocated: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -441,7 +444,6 @@ def spend_view(
     budget_total = sum((b.monthly_amount for b in budgets if b.currency == currency), Decimal(0))
     budget = budget_total or None
     outlook, forecast_days = _outlook(rows, q, today, currency, budget)
-    unallocated: dict[str, Decimal] = {}
     alerts: list[Alert] = []
     recs: list[Recommendation] = []
     if with_advice:
@@ -481,7 +483,6 @@ def spend_view(
         alerts=alerts,
         recommendations=recs,
         names=names,
-        unallocated=unallocated,
     )
 
 
@@ -581,9 +582,7 @@ def org_view(q: SpendQuery, *, today: date, stack: Stack = "provider", months: i
     )
 
 
-def _months(
-    cube: Sequence[dict[str, Any]], col: str, through: date | None
-) -> list[dict[str, Any]]:
+def _months(cube: Sequence[dict[str, Any]], col: str, through: date | None) -> list[dict[str, Any]]:
     sums: dict[tuple[date, str], dict[str, Any]] = {}
     for r in cube:
         key = (r["month"], r["currency"])

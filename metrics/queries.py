@@ -574,9 +574,7 @@ def savings(scope: Scope, *, start: date | None = None, end: date | None = None)
     rows = (
         recs.annotate(acted=Exists(succeeded))
         .filter(applied | Q(acted=True) | Q(status=Recommendation.Status.OPEN))
-        .values(
-            "title", "team__name", "currency", "estimated_monthly_saving", "status", "acted"
-        )
+        .values("title", "team__name", "currency", "estimated_monthly_saving", "status", "acted")
         .order_by("-estimated_monthly_saving", "pk")
     )
     out: dict[str, Any] = {"realized": {}, "open": {}, "top_realized": [], "top_open": []}

@@ -40,7 +40,7 @@ EFFECTIVE = (
 
 
 def parse_month(text: str) -> date:
-    """"2026-10" -> date(2026, 10, 1); anything else is a ValueError naming the format."""
+    """ "2026-10" -> date(2026, 10, 1); anything else is a ValueError naming the format."""
     try:
         year, month = (int(p) for p in text.strip().split("-"))
         return date(year, month, 1)
@@ -227,7 +227,8 @@ def build_deck(month: date, *, today: date) -> Deck:
             title="Unit economics",
             message=(
                 f"Cost per 1k tokens {ratio(c1k)} {cur}, {pct(c1k_change)} on "
-                f"{_month_label(prev_start)}; cost per inference {ratio(k.get('cost_per_inference'))} {cur}."
+                f"{_month_label(prev_start)}; cost per inference "
+                f"{ratio(k.get('cost_per_inference'))} {cur}."
             ),
             headers=["KPI", _month_label(month), _month_label(prev_start), "Definition"],
             rows=rows,
@@ -261,7 +262,7 @@ def build_deck(month: date, *, today: date) -> Deck:
                 for r in saved["top_open"][:5]
             ],
             footnote=(
-                f"Period: actions executed or advice applied {period}. Savings are the "
+                f"Period: {period} (actions executed or advice applied in it). Savings are the "
                 "recommendations' estimated monthly savings at the prices of the day; open = "
                 "not yet acted on, at the time of the report."
             ),
@@ -281,7 +282,11 @@ def build_deck(month: date, *, today: date) -> Deck:
             ),
             headers=["Month", "Low (kg CO2e)", "High (kg CO2e)"],
             rows=[
-                [f"{m['month']:%b %Y}", f"{m['gco2e_low'] / 1000:,.2f}", f"{m['gco2e_high'] / 1000:,.2f}"]
+                [
+                    f"{m['month']:%b %Y}",
+                    f"{m['gco2e_low'] / 1000:,.2f}",
+                    f"{m['gco2e_high'] / 1000:,.2f}",
+                ]
                 for m in months
             ],
             footnote=(
@@ -303,7 +308,12 @@ def build_deck(month: date, *, today: date) -> Deck:
         share = float(used / b.monthly_amount) if b.monthly_amount else None
         within += bool(share is not None and share <= 1)
         budget_rows.append(
-            [b.team.name, money(b.monthly_amount), money(used), "n/a" if share is None else f"{share:.0%}"]
+            [
+                b.team.name,
+                money(b.monthly_amount),
+                money(used),
+                "n/a" if share is None else f"{share:.0%}",
+            ]
         )
     outlook = spend.outlook
     outlook_note = ""
@@ -345,15 +355,21 @@ def build_deck(month: date, *, today: date) -> Deck:
         Slide(
             title="Actions taken and next",
             message=(
-                f"{len(actions)} remediation action(s) approved or run in {_month_label(month)}; "
-                f"next: {next_steps[0]['title']}."
-                if next_steps
-                else f"{len(actions)} remediation action(s) approved or run in {_month_label(month)}."
+                f"{len(actions)} remediation action(s) approved or run in {_month_label(month)}"
+                + (f"; next: {next_steps[0]['title']}." if next_steps else ".")
             ),
             headers=["", "What", "Team", "Status"],
-            rows=[["Taken", a.get_kind_display(), a.team.name, a.get_status_display()] for a in actions]
+            rows=[
+                ["Taken", a.get_kind_display(), a.team.name, a.get_status_display()]
+                for a in actions
+            ]
             + [
-                ["Next", r["title"], r["team"], f"saves {money(r['saving'], r['currency'])} a month"]
+                [
+                    "Next",
+                    r["title"],
+                    r["team"],
+                    f"saves {money(r['saving'], r['currency'])} a month",
+                ]
                 for r in next_steps
             ],
             footnote=(
@@ -404,7 +420,16 @@ def render_pptx(deck: Deck) -> bytes:
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
     blank = prs.slide_layouts[6]
 
-    def text(slide: Any, x: float, y: float, w: float, h: float, value: str, size: int, bold: bool = False) -> None:
+    def text(
+        slide: Any,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        value: str,
+        size: int,
+        bold: bool = False,
+    ) -> None:
         box = slide.shapes.add_textbox(Inches(x), Inches(y), Inches(w), Inches(h))
         frame = box.text_frame
         frame.word_wrap = True

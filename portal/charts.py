@@ -108,7 +108,11 @@ def daily_spend(view: SpendView) -> Spec:
             {
                 "data": {"values": band},
                 "mark": {"type": "area", "opacity": 0.18, "color": "#6b7280"},
-                "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"}},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "low", "type": "quantitative"},
+                    "y2": {"field": "high"},
+                },
             }
         )
         layers.append(
@@ -139,8 +143,18 @@ def sparkline(trend: Iterable[dict[str, Any]], kpi: str) -> Spec:
             "data": {"values": values},
             "mark": {"type": "line", "strokeWidth": 1.5, "point": False, "tooltip": True},
             "encoding": {
-                "x": {"field": "day", "type": "temporal", "timeUnit": "utcyearmonthdate", "axis": None},
-                "y": {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}},
+                "x": {
+                    "field": "day",
+                    "type": "temporal",
+                    "timeUnit": "utcyearmonthdate",
+                    "axis": None,
+                },
+                "y": {
+                    "field": "value",
+                    "type": "quantitative",
+                    "axis": None,
+                    "scale": {"zero": False},
+                },
                 "tooltip": [
                     {"field": "day", "type": "temporal", "timeUnit": "utcyearmonthdate"},
                     {"field": "value", "type": "quantitative", "format": ",.4~f"},
@@ -157,9 +171,7 @@ def team_ranking(org: OrgView) -> Spec:
         for t in org.ranking
         if t.currency == org.spend.currency
     ][:15]
-    spec = _base(
-        f"Spend by team in {org.spend.currency}", height=max(60, 22 * max(1, len(values)))
-    )
+    spec = _base(f"Spend by team in {org.spend.currency}", height=max(60, 22 * max(1, len(values))))
     spec.update(
         {
             "data": {"values": values},

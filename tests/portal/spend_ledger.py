@@ -63,21 +63,50 @@ def build_ledger(teams) -> dict[str, object]:
         n += 1
         rows.append(
             line(
-                batch, n, ml, day, "openai", "gpt-4o", ML_PROJECT, "12.00" if october else "10.00",
-                model_requests=100, input_tokens=50_000, output_tokens=5_000,
+                batch,
+                n,
+                ml,
+                day,
+                "openai",
+                "gpt-4o",
+                ML_PROJECT,
+                "12.00" if october else "10.00",
+                model_requests=100,
+                input_tokens=50_000,
+                output_tokens=5_000,
             )
         )
         n += 1
         rows.append(
             line(
-                batch, n, ml, day, "anthropic", "claude-sonnet-4", ML_WORKSPACE, "5.00",
-                model_requests=20, input_tokens=10_000, output_tokens=1_000,
+                batch,
+                n,
+                ml,
+                day,
+                "anthropic",
+                "claude-sonnet-4",
+                ML_WORKSPACE,
+                "5.00",
+                model_requests=20,
+                input_tokens=10_000,
+                output_tokens=1_000,
             )
         )
         n += 1
         rows.append(
-            line(batch, n, search, day, "openai", "gpt-4o-mini", "proj_search-1", "3.00",
-                 model_requests=300, input_tokens=30_000, output_tokens=3_000)
+            line(
+                batch,
+                n,
+                search,
+                day,
+                "openai",
+                "gpt-4o-mini",
+                "proj_search-1",
+                "3.00",
+                model_requests=300,
+                input_tokens=30_000,
+                output_tokens=3_000,
+            )
         )
         n += 1
         rows.append(line(batch, n, None, day, "aws", "", "", "1.00"))
