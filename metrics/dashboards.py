@@ -5,11 +5,10 @@ these dataclasses; nothing here formats for a page. Every sum comes from the que
 rollup reads (`queries.spend_cube`, `queries.team_ranking`, ...): one cube per page instead
 of a query per figure, so a page stays within a dozen queries (tests assert it).
 
-Comparisons are like for like (DESIGN.md "Comparisons"): a calendar month compares with the
-previous calendar month, any other period with the same number of days before it; when the
-ledger stops inside the period (its last day with data is before the period's end), only
-the days with data are compared with the same number of days at the start of the previous
-period, and the comparison says so.
+Comparisons are the query layer's (`queries.previous_window`, `queries.compare_rows`, the
+core of `queries.compare_periods`): like for like, calendar-aligned, only days with data on
+both sides when the ledger stops inside a period, and they say so (`comparison_note`). Unit
+KPIs are `queries.unit_kpis_from_rows` (matched numerators), per period and per day.
 """
 
 from __future__ import annotations
@@ -23,11 +22,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
-from django.db.models import Max
 
-from metrics import forecast, kpis, queries
+from metrics import forecast, queries
 from metrics.models import Alert, Budget, Recommendation
-from metrics.queries import Scope, SpendQuery
+from metrics.queries import SpendQuery
 
 Stack = Literal["provider", "model"]
 STACK_TOP = 6
@@ -59,91 +57,36 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def is_calendar_month(start: date, end: date) -> bool:
-    """[start, end) is exactly one calendar month."""
-    return start.day == 1 and end == add_months(start, 1)
+def comparison_note(c: queries.Comparison) -> str:
+    """What a reader must know about a comparison, in one line (the query layer's notes, or
+    which period it compares with)."""
+    notes = c.notes()
+    if notes:
+        return " ".join(notes)
+    prev = c.previous
+    return f"Compared with {_span(prev.start, prev.end)}."
 
 
-def previous_period(start: date, end: date) -> tuple[date, date]:
-    """The period a comparison looks at: the previous calendar month for a calendar month,
-    else the same number of days ending where this one starts."""
-    if is_calendar_month(start, end):
-        return add_months(start, -1), start
-    days = (end - start).days
-    return start - timedelta(days=days), start
+def _span(start: date, end: date) -> str:
+    last = end - timedelta(days=1)
+    if last == start:
+        return f"{start:%b} {start.day}, {start.year}"
+    return f"{start:%b} {start.day} to {last:%b} {last.day}, {last.year}"
 
 
-def data_through(q: SpendQuery) -> date | None:
-    """The ledger's last day with data for the filters of `q` (providers, models), over
-    every team: a team with no spend on a day the ledger covers did spend nothing. One
-    query (a backward scan of the day index)."""
-    qs = queries.rollups(
-        SpendQuery(Scope(None, ""), date.min, date.max, q.providers, q.models, q.cost)
-    )
-    day = qs.aggregate(last=Max("day"))["last"]
-    return day if isinstance(day, date) else None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Totals of the compared days of a period and of the previous period, per currency."""
-
-    current: dict[str, Decimal]
-    previous: dict[str, Decimal]
-    current_period: tuple[date, date]  # [start, end) actually compared
-    previous_period: tuple[date, date]
-    partial: bool  # the ledger stops inside the period: fewer days than the period compared
-    data_through: date | None
-
-    @property
-    def days(self) -> int:
-        return max(0, (self.current_period[1] - self.current_period[0]).days)
-
-    def change(self, currency: str) -> float | None:
-        """Relative change (None when the previous period had no spend in that currency)."""
-        before = self.previous.get(currency, Decimal(0))
-        if not before:
-            return None
-        return float((self.current.get(currency, Decimal(0)) - before) / before)
-
-    @property
-    def note(self) -> str:
-        (a, b), (c, d) = self.current_period, self.previous_period
-        if self.days <= 0:
-            return "No data in this period yet."
-        span = f"{_day(a)} to {_day(b - timedelta(days=1))} against {_day(c)} to "
-        span += _day(d - timedelta(days=1))
-        if self.partial:
-            return (
-                f"Data through {_day(self.data_through)}: the {self.days} days with data, "
-                f"{span} (the same number of days)."
-            )
-        return f"{span}."
-
-
-def _day(d: date | None) -> str:
-    return f"{d:%b} {d.day}, {d.year}" if d else "-"
-
-
-def compared_periods(
-    start: date, end: date, through: date | None
-) -> tuple[tuple[date, date], tuple[date, date], bool]:
-    """(current, previous, partial): the like-for-like windows of [start, end) when the
-    ledger's last day with data is `through`."""
-    prev = previous_period(start, end)
-    if through is None or through < start:
-        return (start, start), (prev[0], prev[0]), through is not None
-    if through + timedelta(days=1) >= end:
-        return (start, end), prev, False
-    days = (through - start).days + 1
+def compared_span(c: queries.Comparison) -> str:
+    """ "Oct 1 to Oct 4, 2026 against Sep 1 to Sep 4, 2026" (the days actually compared)."""
+    if not c.compared_current:
+        return "no days with data on both sides"
+    cur, prev = c.compared_current, c.compared_previous
     return (
-        (start, through + timedelta(days=1)),
-        (
-            prev[0],
-            min(prev[1], prev[0] + timedelta(days=days)),
-        ),
-        True,
+        f"{_span(cur[0], cur[-1] + timedelta(days=1))} against "
+        f"{_span(prev[0], prev[-1] + timedelta(days=1))}"
     )
+
+
+def _within(rows: Iterable[dict[str, Any]], period: tuple[date, date]) -> list[dict[str, Any]]:
+    return [r for r in rows if period[0] <= r["day"] < period[1]]
 
 
 def _sum_by_currency(rows: Iterable[dict[str, Any]], col: str) -> dict[str, Decimal]:
@@ -151,34 +94,6 @@ def _sum_by_currency(rows: Iterable[dict[str, Any]], col: str) -> dict[str, Deci
     for r in rows:
         out[r["currency"]] += r[col]
     return {c: v for c, v in sorted(out.items())}
-
-
-def _within(rows: Iterable[dict[str, Any]], period: tuple[date, date]) -> list[dict[str, Any]]:
-    return [r for r in rows if period[0] <= r["day"] < period[1]]
-
-
-def comparison_from(
-    rows: Sequence[dict[str, Any]], q: SpendQuery, through: date | None
-) -> Comparison:
-    """A like-for-like comparison from cube rows (with a `day` dimension) covering both
-    periods of `q`."""
-    current, previous, partial = compared_periods(q.start, q.end, through)
-    return Comparison(
-        current=_sum_by_currency(_within(rows, current), q.cost),
-        previous=_sum_by_currency(_within(rows, previous), q.cost),
-        current_period=current,
-        previous_period=previous,
-        partial=partial,
-        data_through=through,
-    )
-
-
-def compare(q: SpendQuery) -> Comparison:
-    """The like-for-like comparison of `q` on its own (two queries)."""
-    through = data_through(q)
-    prev = previous_period(q.start, q.end)
-    rows = queries.spend_cube(q, dims=("day", "currency"), start=prev[0])
-    return comparison_from(rows, q, through)
 
 
 # --- The team view ----------------------------------------------------------------------------
@@ -225,7 +140,7 @@ class SpendView:
     query: SpendQuery
     today: date
     stack: Stack
-    comparison: Comparison
+    comparison: queries.Comparison
     totals: dict[str, Decimal]
     currency: str  # the main currency (charts and KPIs are in it)
     daily: list[dict[str, Any]]  # day, key, amount (main currency), stacked series
@@ -235,6 +150,7 @@ class SpendView:
     by_service_category: list[Item]
     usage: dict[str, float]
     kpis: dict[str, float]
+    unit_kpis: dict[str, queries.UnitKpi]
     kpi_trend: list[dict[str, Any]]  # day, kpi, value
     carbon_g: tuple[float, float] | None
     outlook: BudgetOutlook | None
@@ -302,48 +218,32 @@ def _stacked(
     ]
 
 
-def _kpi_frame(rows: Sequence[dict[str, Any]], currency: str) -> pd.DataFrame:
-    cols = ["effective_cost", *queries.USAGE_FIELDS[:6], "gco2e_low", "gco2e_high"]
-    data = [
-        {
-            "day": r["day"],
-            "provider": r["provider"],
-            **{c: float(r.get(c) or 0) for c in cols},
-        }
-        for r in rows
-        if r["currency"] == currency
-    ]
-    return pd.DataFrame(data, columns=["day", "provider", *cols])
+def _unit_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cube rows summed per provider and currency, shaped for `queries.unit_kpis_from_rows`."""
+    sums: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        s = sums.setdefault(
+            (r["provider"], r["currency"]),
+            {"provider": r["provider"], "currency": r["currency"], "cost": Decimal(0)}
+            | {f: 0 for f in queries.UNIT_FIELDS},
+        )
+        s["cost"] += r["effective_cost"]
+        for f in queries.UNIT_FIELDS:
+            s[f] += r[f]
+    return list(sums.values())
 
 
-def _kpis(frame: pd.DataFrame) -> dict[str, float]:
-    if frame.empty:
-        return {k: math.nan for k in KPI_NAMES}
-    return {
-        "cost_per_inference": kpis.scalar(kpis.cost_per_inference(frame)),
-        "cost_per_1k_tokens": kpis.scalar(kpis.cost_per_1k_tokens(frame)),
-        "token_density": kpis.scalar(kpis.token_density(frame)),
-        "cache_hit_ratio": kpis.scalar(kpis.cache_hit_ratio(frame)),
-    }
-
-
-def _kpi_trend(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    if frame.empty:
-        return []
-    by = ["day"]
-    series = {
-        "cost_per_inference": kpis.cost_per_inference(frame, by),
-        "cost_per_1k_tokens": kpis.cost_per_1k_tokens(frame, by),
-        "token_density": kpis.token_density(frame, by),
-        "cache_hit_ratio": kpis.cache_hit_ratio(frame, by),
-    }
+def _kpi_trend(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_day[r["day"]].append(r)
     out = []
-    for name, s in series.items():
-        if not isinstance(s, pd.Series):
-            continue
-        for day, value in s.items():
-            if value is not None and math.isfinite(float(value)):
-                out.append({"day": day, "kpi": name, "value": float(value)})
+    for day in sorted(by_day):
+        values = queries.unit_kpis_from_rows(_unit_rows(by_day[day]))
+        for name in KPI_NAMES:
+            value = values[name].value
+            if math.isfinite(value):
+                out.append({"day": day, "kpi": name, "value": value})
     return out
 
 
@@ -410,19 +310,30 @@ def spend_view(
     tells), the application/category cube, the readable names (of the applications shown
     and of `name_keys`), the budgets, and with `with_advice` open alerts and
     recommendations."""
-    prev = previous_period(q.start, q.end)
+    prev = queries.previous_window(q.start, q.end)
     window_start = forecast.series_window(min(q.end - timedelta(days=1), today))[0]
     cube_start = min(prev[0], window_start, month_start(q.start))
     rows = queries.spend_cube(q, start=cube_start)
-    if q.scope.is_org and not q.applications and rows:
-        # The organization's cube covers every team with the same filters as data_through:
-        # its last day is the ledger's last day within the window.
-        through: date | None = max(r["day"] for r in rows)
+    compared = (min(prev[0], q.start), q.end)
+    if q.scope.is_org and not q.models and not q.applications:
+        # The organization's cube covers every team with the provider filter of data_days:
+        # its days are the ledger's days with data.
+        with_data = {r["day"] for r in rows if compared[0] <= r["day"] < compared[1]}
     else:
-        through = data_through(q)
-    comparison = comparison_from(rows, q, through)
-    period = _within(rows, (q.start, q.end))
+        with_data = queries.data_days(*compared, providers=q.providers)
+    through = max(with_data) if with_data else None
+    if through is None:
+        through = queries.data_through(providers=q.providers, before=q.end)
     col = q.cost
+    comparison = queries.compare_rows(
+        q,
+        previous=prev,
+        with_data=with_data,
+        rows=[(r["day"], r["currency"], "", r[col]) for r in rows],
+        previous_rows=[(r["day"], r["currency"], "", r[col]) for r in _within(rows, prev)],
+        through=through,
+    )
+    period = _within(rows, (q.start, q.end))
     totals = _sum_by_currency(period, col)
     currency = _main_currency(totals)
     apps = queries.spend_cube(q, dims=("application_key", "service_category", "currency"))
@@ -430,7 +341,7 @@ def spend_view(
     names = queries.readable_names([*(i.key for i in by_application), *name_keys])
     for item in by_application:
         item.label = names.get(item.key) or item.key or "(none)"
-    frame = _kpi_frame(period, currency)
+    unit = queries.unit_kpis_from_rows(_unit_rows(period))
     usage = {
         f: float(sum(r[f] for r in period)) for f in queries.CUBE_SUMS if not f.endswith("_cost")
     }
@@ -474,8 +385,9 @@ def spend_view(
         by_application=by_application,
         by_service_category=_items(apps, "service_category", col, top=top),
         usage=usage,
-        kpis=_kpis(frame),
-        kpi_trend=_kpi_trend(frame),
+        kpis={name: unit[name].value for name in KPI_NAMES},
+        unit_kpis=unit,
+        kpi_trend=_kpi_trend(period),
         carbon_g=carbon,
         outlook=outlook,
         forecast_days=forecast_days if q.end > today else [],
@@ -494,12 +406,13 @@ class TeamRank:
     slug: str
     name: str
     currency: str
-    current: Decimal
-    previous: Decimal
+    current: Decimal  # the whole period
+    compared: Decimal  # the compared days of the period (like for like)
+    previous: Decimal  # the compared days of the previous period
 
     @property
     def change(self) -> float | None:
-        return float((self.current - self.previous) / self.previous) if self.previous else None
+        return float((self.compared - self.previous) / self.previous) if self.previous else None
 
 
 @dataclass
@@ -532,9 +445,9 @@ def org_view(q: SpendQuery, *, today: date, stack: Stack = "provider", months: i
     )
     names = spend.names
     c = spend.comparison
-    ranking_rows = queries.team_ranking(q.scope, c.current_period, c.previous_period, q.cost)
+    ranking_rows = queries.team_ranking(q, c)
     ranking = [
-        TeamRank(r["slug"], r["name"], r["currency"], r["current"], r["previous"])
+        TeamRank(r["slug"], r["name"], r["currency"], r["current"], r["compared"], r["previous"])
         for r in ranking_rows
         if r["team_id"] is not None
     ]
@@ -543,9 +456,8 @@ def org_view(q: SpendQuery, *, today: date, stack: Stack = "provider", months: i
         r["currency"]: r["current"] for r in ranking_rows if r["team_id"] is None and r["current"]
     }
     share = None
-    compared = c.current
-    if len(compared) == 1:
-        total = next(iter(compared.values()))
+    if len(spend.totals) == 1:
+        total = next(iter(spend.totals.values()))
         share = float(sum(unallocated.values(), Decimal(0)) / total) if total else None
     sources = [
         Item(

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import shutil
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from metrics.models import CostRecord, DailyCost, ImportBatch, Team
 from metrics.names import application_names_refresh
 from metrics.sources import registry
 from metrics.sources.base import IngestError
+from metrics.sources.limits import scan_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def billing_import(
         raise IngestError(name, 0, "-", "no such file")
     if path.stat().st_size == 0:
         raise IngestError(name, 0, "-", "the file is empty")
-    sha = sha256_of(path)
+    sha = scan_file(path, name=name)  # size, gzip-bomb, line, column and NUL limits
     existing = ImportBatch.objects.filter(sha256=sha, status=ImportBatch.Status.DONE).first()
     if existing:
         return ImportResult(batch=existing, created=False)
@@ -149,6 +151,37 @@ def billing_import_bytes(
         return billing_import(path, source=source, user=user, display_name=name)
     finally:
         path.unlink(missing_ok=True)
+
+
+def store_upload(name: str, chunks: Iterable[bytes], size: int | None = None) -> Path:
+    """Write an upload to MEDIA_ROOT/incoming block by block (never whole in memory).
+
+    Refuses it when larger than INGEST_MAX_FILE_BYTES (checked on the declared size first,
+    then while writing). The caller deletes the file when done with it."""
+    limit = int(settings.INGEST_MAX_FILE_BYTES)
+    too_big = IngestError(
+        name, 0, "-", f"the upload is over the limit of {limit:,} bytes (INGEST_MAX_FILE_BYTES)"
+    )
+    if size is not None and size > limit:
+        raise too_big
+    folder = Path(settings.MEDIA_ROOT) / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(Path(name).suffixes[-2:])[:24] or ".dat"
+    if not all(ch.isalnum() or ch == "." for ch in suffix):
+        suffix = ".dat"
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    written = 0
+    try:
+        with path.open("wb") as fh:
+            for block in chunks:
+                written += len(block)
+                if written > limit:
+                    raise too_big
+                fh.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _keep_copy(path: Path, batch: ImportBatch) -> None:

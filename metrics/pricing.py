@@ -273,8 +273,10 @@ def _billed_account_days(keys: set[tuple[str, str, date]]) -> set[tuple[str, str
 
 
 def _is_batch(row: dict[str, Any]) -> bool:
-    """Batch usage: OpenAI usage grouped by `batch` (true), Anthropic `service_tier: batch`,
-    or a FOCUS pricing category naming it."""
+    """Batch usage, from the providers' own fields or conformant FOCUS signals:
+    OpenAI usage grouped by `batch` (true), Anthropic `service_tier: batch`, a FOCUS row whose
+    `x_ServiceTier` column or SkuPriceDetails `ServiceTier` is "batch" (the FOCUS parser keeps
+    it as `service_tier` in `raw`), or (legacy, not a FOCUS value) a PricingCategory naming it."""
     if "batch" in (row.get("pricing_category") or "").lower():
         return True
     raw = row.get("raw")

@@ -132,15 +132,17 @@ def build_deck(month: date, *, today: date) -> Deck:
     org = dashboards.org_view(q, today=today)
     spend = org.spend
     cur = spend.currency
-    prev_start, prev_end = dashboards.previous_period(start, end)
+    prev_start, prev_end = queries.previous_window(start, end)
     prev_view = dashboards.spend_view(
         SpendQuery(scope, prev_start, prev_end), today=today, with_advice=False
     )
     c = spend.comparison
     period = _period(start, end)
-    compared = f"{_period(*c.current_period)} against {_period(*c.previous_period)}"
-    if c.partial:
-        compared += f" (data through {c.data_through}; the same number of days compared)"
+    compared = dashboards.compared_span(c)
+    if c.like_for_like:
+        compared += (
+            f" (like for like: only days with data on both sides; data through {c.data_through})"
+        )
     total = spend.totals.get(cur, Decimal(0))
     slides: list[Slide] = []
 
@@ -495,7 +497,7 @@ def board_report_generate(*, month: date, today: date, force: bool = False) -> B
         last = end - timedelta(days=1)
         if existing.data_through is not None and existing.data_through >= last:
             return existing
-        through = dashboards.data_through(SpendQuery(Scope(None, ""), month, end))
+        through = queries.data_through(before=end)
         if (min(through, last) if through else None) == existing.data_through:
             return existing
     pdf, pptx, through = _render(month, today)

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from metrics import dashboards
 from metrics.api.records import csv_stream
+from metrics.carbon import LATENCY_ASSUMPTION
 from metrics.models import VIEW_ALL_SPEND, CostRecord, Team
 from metrics.queries import CostColumn, ScopeError, SpendQuery, scope_for
 from portal import charts
@@ -172,7 +173,10 @@ def _common(request: HttpRequest, f: Filters, view: dashboards.SpendView) -> dic
             )
             for name, label in dashboards.KPI_NAMES.items()
         ],
-        "changes": {c: view.change(c) for c in view.comparison.current},
+        "changes": {c: view.change(c) for c in view.comparison.totals},
+        "comparison_note": dashboards.comparison_note(view.comparison),
+        "compared_span": dashboards.compared_span(view.comparison),
+        "carbon_assumption": LATENCY_ASSUMPTION,
     }
 
 

@@ -53,21 +53,37 @@ def ledger_sum(**filters) -> Decimal:
 
 def test_partial_month_is_compared_with_the_same_days_of_last_month(ledger, teams):
     ml = Scope((teams["ml-platform"].pk,), "ml")
-    c = dashboards.compare(SpendQuery(ml, date(2026, 10, 1), date(2026, 11, 1)))
-    assert c.partial and c.data_through == date(2026, 10, 4)
-    assert c.current_period == (date(2026, 10, 1), date(2026, 10, 5))
-    assert c.previous_period == (date(2026, 9, 1), date(2026, 9, 5))
-    assert c.current == {"USD": Decimal("68")} and c.previous == {"USD": Decimal("60")}
+    october = SpendQuery(ml, date(2026, 10, 1), date(2026, 11, 1))
+    view = dashboards.spend_view(october, today=TODAY)
+    c = view.comparison
+    # The dashboard's comparison is the query layer's (one cube instead of five queries).
+    reference = queries.compare_periods(october)
+    assert (c.totals, c.previous_totals) == (reference.totals, reference.previous_totals)
+    assert c.compared_current == reference.compared_current
+    assert c.data_through == reference.data_through == date(2026, 10, 4)
+    assert c.like_for_like
+    assert c.compared_current == tuple(date(2026, 10, d) for d in (1, 2, 3, 4))
+    assert c.compared_previous == tuple(date(2026, 9, d) for d in (1, 2, 3, 4))
+    assert c.totals == {"USD": Decimal("68")} and c.previous_totals == {"USD": Decimal("60")}
     assert round(c.change("USD"), 4) == round(8 / 60, 4)  # not 68/450 - 1 = -84.9%
-    assert "Data through Oct 4, 2026" in c.note and "the same number of days" in c.note
-    # A week that the ledger stops inside: its 4 days against the 4 days before it started.
-    week = dashboards.compare(SpendQuery(ml, date(2026, 10, 1), date(2026, 10, 8)))
-    assert week.previous_period == (date(2026, 9, 24), date(2026, 9, 28))
-    assert week.current == {"USD": Decimal("68")} and week.previous == {"USD": Decimal("60")}
+    note = dashboards.comparison_note(c)
+    assert "Data through 2026-10-04" in note and "Like for like: 4 days" in note
+    # A week that the ledger stops inside: its 3 days with data against the first 3 days of
+    # the week before.
+    week_q = SpendQuery(ml, date(2026, 10, 2), date(2026, 10, 9))
+    week = dashboards.spend_view(week_q, today=TODAY).comparison
+    assert week.compared_previous == tuple(date(2026, 9, d) for d in (25, 26, 27))
+    assert (week.totals, week.previous_totals) == ({"USD": Decimal("51")}, {"USD": Decimal("45")})
     # A complete calendar month compares with the whole previous calendar month.
-    sep = dashboards.compare(SpendQuery(ml, date(2026, 9, 1), date(2026, 10, 1)))
-    assert not sep.partial and sep.previous_period == (date(2026, 8, 1), date(2026, 9, 1))
-    assert sep.current == {"USD": Decimal("450")} and sep.change("USD") is None
+    sep = dashboards.spend_view(SpendQuery(ml, date(2026, 9, 1), date(2026, 10, 1)), today=TODAY)
+    assert sep.comparison.previous.start == date(2026, 8, 1)
+    assert sep.totals == {"USD": Decimal("450")} and sep.change("USD") is None
+    assert "has no data: no change can be computed" in dashboards.comparison_note(sep.comparison)
+    # The organization's comparison (days with data read from its own cube) agrees too.
+    org_q = SpendQuery(Scope(None, ""), date(2026, 10, 1), date(2026, 10, 31))
+    org = dashboards.spend_view(org_q, today=TODAY).comparison
+    assert org.totals == queries.compare_periods(org_q).totals == {"USD": Decimal("84")}
+    assert org.previous_totals == queries.compare_periods(org_q).previous_totals
 
 
 def test_team_view_numbers_match_the_query_layer_and_the_ledger(client, people, ledger, teams):
@@ -79,7 +95,7 @@ def test_team_view_numbers_match_the_query_layer_and_the_ledger(client, people, 
     assert ledger_sum(team=teams["ml-platform"], day__gte=date(2026, 10, 1)) == Decimal("68.00")
     assert "USD 68.00" in page
     assert "+13.3%" in page and "-84.9%" not in page
-    assert "Sep 1, 2026 to Sep 4, 2026" in page
+    assert "Like for like: 4 days with data on both sides" in page
     # Where it goes: provider, model and application rows from the same rollups.
     for b in report.by_provider + report.by_model:
         assert f"USD {b.amount:,.2f}" in page

@@ -49,9 +49,19 @@ class Command(BaseCommand):
             return
         self._run(host, port)
 
+    @staticmethod
+    def process_environment() -> dict[str, str]:
+        """The web, worker and beat processes run the settings this command runs (local by
+        default): their entry points alone would default to production."""
+        return {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": str(settings.SETTINGS_MODULE),
+        }
+
     def _run(self, host: str, port: int) -> None:
         python = sys.executable
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = self.process_environment()
         procs = {
             "web": [
                 python,
