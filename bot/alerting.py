@@ -66,6 +66,7 @@ def alert_card(alert: Alert) -> AlertCard:
     team_name = alert.team.name if alert.team else "Whole organization"
     query = {"team": alert.team.slug} if alert.team else {}
     return AlertCard(
+        breakdown=breakdown_lines(alert),
         id=alert.pk,
         kind=alert.kind,
         title=alert.title,
@@ -78,6 +79,27 @@ def alert_card(alert: Alert) -> AlertCard:
         action=action_card,
         portal_url=f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(query)}",
     )
+
+
+def breakdown_lines(alert: Alert) -> tuple[str, ...]:
+    """An anomaly's models: spend that day against the 7-day median, the ones that broke the
+    rule marked."""
+    rows = (alert.details or {}).get("breakdown") or []
+    currency = alert.currency or "USD"
+    lines = []
+    for row in rows:
+        if not isinstance(row, dict) or "model" not in row or "cost" not in row:
+            continue
+        line = f"{row['model']}: {money(row['cost'], currency)}"
+        median = row.get("median_7d")
+        if row.get("ratio") is not None and median is not None:
+            line += f", {row['ratio']}x its 7-day median ({money(median, currency)})"
+        elif median == 0:
+            line += ", new (nothing in the 7 days before)"
+        if row.get("anomalous"):
+            line += " (anomalous)"
+        lines.append(line)
+    return tuple(lines)
 
 
 def _action_label(action: RemediationAction) -> str:

@@ -16,7 +16,8 @@ from typing import Any, TypeGuard
 
 from bot.question import HELP_EXAMPLES, Question
 from bot.services import Answer, BudgetStatus
-from metrics.queries import Breakdown
+from metrics.carbon import LATENCY_ASSUMPTION
+from metrics.queries import Breakdown, Comparison, SpendReport, Window
 
 Block = dict[str, Any]
 
@@ -203,29 +204,18 @@ def figures(answer: Answer) -> Figures:
     title = f"{answer.scope_label}{on}: {period.label}"
     title = title[:1].upper() + title[1:]
     totals = [money(v, c) for c, v in sorted(report.totals.items())] or [money(Decimal(0), "USD")]
-    prev = report.query.previous()
-    if prev.days == 1:
-        span = f"the previous day ({prev.start.isoformat()})"
-    else:
-        last = (prev.end - timedelta(days=1)).isoformat()
-        span = f"the previous {prev.days} days ({prev.start.isoformat()} to {last})"
-    change: list[str] = []
-    for currency in sorted(set(report.totals) | set(report.previous_totals)) or ["USD"]:
-        ratio = report.change(currency)
-        before = money(report.previous_totals.get(currency, Decimal(0)), currency)
-        if ratio is None:
-            change.append(f"no {currency} spend in {span}")
-        else:
-            change.append(f"{percent(ratio)} vs {span}: {before}")
+    change = change_lines(report)
     single = next(iter(report.totals)) if len(report.totals) == 1 else None
     kpis: list[tuple[str, str]] = []
     cpi = report.kpis.get("cost_per_inference")
-    requests = report.usage.get("model_requests", 0.0)
+    unit = report.unit_kpis.get("cost_per_inference")
+    requests = unit.units if unit else report.usage.get("model_requests", 0.0)
     if single and is_number(cpi) and requests:
         kpis.append(
             (
                 "Cost per inference",
-                f"{money(Decimal(str(cpi)), single, unit=True)} over {count(requests)} requests",
+                f"{money(Decimal(str(cpi)), single, unit=True)} over {count(requests)} requests"
+                + coverage_note(report.kpi_coverage.get("cost_per_inference")),
             )
         )
     tokens_in = report.usage.get("input_tokens", 0.0)
@@ -241,7 +231,13 @@ def figures(answer: Answer) -> Figures:
         )
     per_1k = report.kpis.get("cost_per_1k_tokens")
     if single and is_number(per_1k):
-        kpis.append(("Cost per 1k tokens", money(Decimal(str(per_1k)), single, unit=True)))
+        kpis.append(
+            (
+                "Cost per 1k tokens",
+                money(Decimal(str(per_1k)), single, unit=True)
+                + coverage_note(report.kpi_coverage.get("cost_per_1k_tokens")),
+            )
+        )
     density = report.kpis.get("token_density")
     if is_number(density):
         kpis.append(("Token density", f"{density:.1f} tokens per output token"))
@@ -253,6 +249,9 @@ def figures(answer: Answer) -> Figures:
     carbon = carbon_range(*report.carbon_g) if report.carbon_g else ""
     budgets = [_budget_line(b) for b in answer.budgets]
     notes: list[str] = []
+    if report.comparison is not None:
+        cmp_notes = report.comparison.notes()
+        notes.extend(cmp_notes)
     if not question.period_given:
         notes.append("No period was named, so this is month to date.")
     if question.cost == "effective_cost":
@@ -266,6 +265,8 @@ def figures(answer: Answer) -> Figures:
         )
     if len(report.totals) > 1:
         notes.append("Several currencies: totals are not converted or added together.")
+    if carbon:
+        notes.append(f"Carbon is an EcoLogits estimate; {LATENCY_ASSUMPTION}.")
     return Figures(
         title=title,
         cost_label=_cost_label(question),
@@ -278,6 +279,55 @@ def figures(answer: Answer) -> Figures:
         budgets=budgets,
         notes=notes,
     )
+
+
+def coverage_note(share: float | None) -> str:
+    """ ", covers 62% of spend" when a unit KPI's numerator is not all of the scope's cost."""
+    if share is None or share >= 0.9995:
+        return ""
+    return f" (covers {share * 100:.0f}% of spend)"
+
+
+def change_lines(report: SpendReport) -> list[str]:
+    """The change against the previous period, per currency, as compared (like for like)."""
+    c = report.comparison
+    if c is None:  # a report built by hand: whole periods, no like-for-like information
+        prev_q = report.query.previous()
+        c = Comparison(
+            current=Window(report.query.start, report.query.end, 0, None, None),
+            previous=Window(prev_q.start, prev_q.end, 0, None, None),
+            compared_current=(report.query.start,),
+            compared_previous=(prev_q.start,),
+            totals=report.totals,
+            previous_totals=report.previous_totals,
+            full_totals=report.totals,
+            like_for_like=False,
+            data_through=None,
+        )
+    prev = c.previous
+    if c.like_for_like and c.compared_previous:
+        first, last = c.compared_previous[0], c.compared_previous[-1]
+        days = len(c.compared_previous)
+        span = f"the same {days} day{'s' if days > 1 else ''} of the previous period"
+        span += f" ({first.isoformat()}" + (f" to {last.isoformat()})" if last != first else ")")
+    elif prev.days == 1:
+        span = f"the previous day ({prev.start.isoformat()})"
+    else:
+        last_day = (prev.end - timedelta(days=1)).isoformat()
+        span = f"the previous {prev.days} days ({prev.start.isoformat()} to {last_day})"
+    out: list[str] = []
+    if c.current.coverage == "none" and report.comparison is not None:
+        return ["no change: the ledger has no data for this period yet"]
+    if not c.compared_previous:
+        return ["no change: the previous period has no data for the same days"]
+    for currency in sorted(set(c.totals) | set(c.previous_totals)) or ["USD"]:
+        ratio = c.change(currency)
+        before = money(c.previous_totals.get(currency, Decimal(0)), currency)
+        if ratio is None:
+            out.append(f"no {currency} spend in {span}")
+        else:
+            out.append(f"{percent(ratio)} vs {span}: {before}")
+    return out
 
 
 def _budget_line(b: BudgetStatus) -> str:
@@ -443,6 +493,7 @@ class AlertCard:
     history: tuple[str, ...] = ()
     action: ActionCard | None = None
     portal_url: str = ""
+    breakdown: tuple[str, ...] = ()  # an anomaly's models, one line each
 
 
 ALERT_ICONS = {
@@ -460,7 +511,10 @@ def alert_blocks(card: AlertCard) -> list[Block]:
     status = card.status.capitalize()
     if card.status == "snoozed" and card.snoozed_until:
         status += f" until {card.snoozed_until:%Y-%m-%d %H:%M} UTC"
-    blocks: list[Block] = [section("\n".join(lines)), context(f"Status: *{status}*")]
+    blocks: list[Block] = [section("\n".join(lines))]
+    if card.breakdown:
+        blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
+    blocks.append(context(f"Status: *{status}*"))
     if card.action:
         a = card.action
         text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"

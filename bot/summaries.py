@@ -52,7 +52,8 @@ def weekly_summary(team: Team, week_start: date) -> WeeklySummary:
         team=team.name,
         week=period.dates(),
         totals=f.totals,
-        change=f.change,
+        # The change, then how far the data goes and what was compared (like for like).
+        change=f.change + (report.comparison.notes() if report.comparison else []),
         kpis=f.kpis,
         top_models=f.models,
         recommendation=recommendation,

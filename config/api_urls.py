@@ -8,7 +8,7 @@ from metrics.api.alerts import AlertViewSet
 from metrics.api.budgets import BudgetViewSet
 from metrics.api.recommendations import RecommendationViewSet
 from metrics.api.records import RecordViewSet
-from metrics.api.spend import KpiApi, SpendApi
+from metrics.api.spend import ComparisonApi, DriversApi, KpiApi, RankingApi, SpendApi
 from metrics.api.views import AllocationRuleViewSet, ImportBatchViewSet, TeamViewSet
 
 router = DefaultRouter()
@@ -24,5 +24,8 @@ router.register("actions", ActionViewSet, basename="action")
 urlpatterns = [
     path("spend/", SpendApi.as_view(), name="spend"),
     path("kpis/", KpiApi.as_view(), name="kpis"),
+    path("rankings/", RankingApi.as_view(), name="rankings"),
+    path("comparison/", ComparisonApi.as_view(), name="comparison"),
+    path("drivers/", DriversApi.as_view(), name="drivers"),
     *router.urls,
 ]

@@ -388,6 +388,7 @@ class ChoiceSource:
     text: str
     correct: bool
     line: int
+    why: str = ""  # optional: why a learner who picks this choice is wrong (or right)
 
 
 @dataclass(frozen=True)
@@ -412,7 +413,7 @@ class QuestionSource:
             module=self.module,
             type=self.type,
             prompt=self.prompt,
-            choices=[(choice.text, choice.correct) for choice in self.choices],
+            choices=[(choice.text, choice.correct, choice.why) for choice in self.choices],
             explanation=self.explanation,
             domain=self.domain,
             difficulty=self.difficulty,
@@ -432,7 +433,7 @@ def question_fingerprint(
     module: str,
     type: str,
     prompt: str,
-    choices: list[tuple[str, bool]],
+    choices: list[tuple[str, bool, str]],
     explanation: str,
     domain: str,
     difficulty: str,
@@ -443,7 +444,12 @@ def question_fingerprint(
         "module": module,
         "type": type,
         "prompt": prompt,
-        "choices": [[text, bool(correct)] for text, correct in choices],
+        # A choice's `why` joins the hash only when there is one: adding the key to the format
+        # left every existing question's hash as it was.
+        "choices": [
+            [text, bool(correct), why] if why else [text, bool(correct)]
+            for text, correct, why in choices
+        ],
         "explanation": explanation,
         "domain": domain,
         "difficulty": difficulty,
@@ -588,9 +594,10 @@ def _read_choices(fields: _Fields, label: str) -> tuple[ChoiceSource, ...]:
             sub = _Fields(
                 fields.file, fields.doc, (*fields.path, "choices", index), fields.problems
             )
-            sub.check_keys(("text",), ("correct",), "choice")
+            sub.check_keys(("text",), ("correct", "why"), "choice")
             text = sub.text("text")
             correct = sub.boolean("correct") if "correct" in item else False
+            why = sub.text("why") if "why" in item else ""
         else:
             fields.problems.append(
                 ContentError(fields.file, line, f"{label}: a choice needs 'text:' (and 'correct:')")
@@ -599,7 +606,7 @@ def _read_choices(fields: _Fields, label: str) -> tuple[ChoiceSource, ...]:
         if text and " ".join(text.split()).casefold() in seen:
             fields.problems.append(ContentError(fields.file, line, f"{label}: duplicate choice"))
         seen.add(" ".join(text.split()).casefold())
-        choices.append(ChoiceSource(text=text, correct=correct, line=line))
+        choices.append(ChoiceSource(text=text, correct=correct, line=line, why=why))
     if len(choices) < 2:
         fields.problem("choices", f"{label}: needs at least 2 choices, has {len(choices)}")
     return tuple(choices)

@@ -277,6 +277,7 @@ def _check_question_text(question: QuestionSource) -> list[ContentError]:
         (question.key_line("prompt"), question.prompt),
         (question.key_line("explanation"), question.explanation),
         *((choice.line, choice.text) for choice in question.choices),
+        *((choice.line, choice.why) for choice in question.choices if choice.why),
     ]
     problems: list[ContentError] = []
     for line, text in texts:

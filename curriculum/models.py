@@ -39,8 +39,9 @@ class ModuleQuerySet(models.QuerySet["Module"]):
         return self.filter(retired=False)
 
     def catalogue(self) -> ModuleQuerySet:
-        """Published modules in catalogue order, with their track."""
-        return self.published().select_related("track").order_by("order", "slug")
+        """Published modules in catalogue order (track by track, then by order), with their
+        track: the order of /learn/, "my learning" and the exam's "modules still to complete"."""
+        return self.published().select_related("track").order_by("track__order", "order", "slug")
 
 
 class Module(models.Model):
@@ -71,6 +72,9 @@ class Module(models.Model):
         return self.versions.get(version=self.current_version)
 
 
+REFERENCE_SECTIONS = frozenset({"sources", "key terms"})
+
+
 class ModuleVersion(models.Model):
     """An immutable snapshot of a module's text; learners' progress points here."""
 
@@ -96,6 +100,16 @@ class ModuleVersion(models.Model):
     @property
     def section_ids(self) -> list[str]:
         return [entry["id"] for entry in self.toc]
+
+    @property
+    def required_section_ids(self) -> list[str]:
+        """The sections a learner reads to complete the module: all but the reference ones
+        (Sources, Key terms), which are there to look things up, not to be ticked off."""
+        return [
+            entry["id"]
+            for entry in self.toc
+            if " ".join(entry["title"].split()).casefold() not in REFERENCE_SECTIONS
+        ]
 
 
 class QuestionQuerySet(models.QuerySet["Question"]):
@@ -159,6 +173,11 @@ class Choice(models.Model):
     order = models.PositiveSmallIntegerField()
     text = models.TextField()
     is_correct = models.BooleanField(default=False)
+    feedback = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why this choice is wrong (or right), shown to a learner who picked it",
+    )
 
     class Meta:
         ordering = ["question", "order"]

@@ -211,7 +211,10 @@ def _row_hash(question: Question) -> str:
             module=question.module.slug if question.module else "",
             type=question.type,
             prompt=question.prompt,
-            choices=[(choice.text, choice.is_correct) for choice in question.choices.all()],
+            choices=[
+                (choice.text, choice.is_correct, choice.feedback)
+                for choice in question.choices.all()
+            ],
             explanation=question.explanation,
             domain=question.domain,
             difficulty=question.difficulty,
@@ -262,7 +265,11 @@ def _sync_choices(question: Question, source: QuestionSource) -> None:
     """Update choices in place by position, so answers recorded against a position survive."""
     current = {choice.order: choice for choice in Choice.objects.filter(question=question)}
     for order, choice_source in enumerate(source.choices):
-        values = {"text": choice_source.text, "is_correct": choice_source.correct}
+        values = {
+            "text": choice_source.text,
+            "is_correct": choice_source.correct,
+            "feedback": choice_source.why,
+        }
         choice = current.get(order)
         if choice is None:
             Choice.objects.create(question=question, order=order, **values)

@@ -3,6 +3,7 @@ from django.http import HttpRequest
 
 from metrics.models import (
     AllocationRule,
+    ApplicationName,
     CostRecord,
     DailyCost,
     ImportBatch,
@@ -34,10 +35,28 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
 @admin.register(AllocationRule)
 class AllocationRuleAdmin(admin.ModelAdmin):
-    list_display = ["priority", "field", "tag_key", "pattern", "team", "active", "updated_at"]
+    list_display = [
+        "priority",
+        "field",
+        "tag_key",
+        "pattern",
+        "team",
+        "application_name",
+        "active",
+        "updated_at",
+    ]
     list_editable = ["active"]
     list_filter = ["field", "active", "team"]
     ordering = ["priority", "id"]
+
+
+@admin.register(ApplicationName)
+class ApplicationNameAdmin(admin.ModelAdmin):
+    """Names the providers' data gave (refreshed by imports); a name set on an application
+    allocation rule takes precedence on the dashboards."""
+
+    list_display = ["key", "name", "updated_at"]
+    search_fields = ["key", "name"]
 
 
 @admin.register(ImportBatch)

@@ -155,6 +155,12 @@ class AllocationRule(models.Model):
     )
     active = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
+    application_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Application rules only: the readable name shown for the application keys "
+        "this rule matches (the key stays in tooltips and CSV)",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -167,6 +173,23 @@ class AllocationRule(models.Model):
     def clean(self) -> None:
         if self.field == self.Field.TAG and not self.tag_key:
             raise ValidationError({"tag_key": "A tag rule needs the tag key to match."})
+
+
+class ApplicationName(models.Model):
+    """A readable name for an application key (project, workspace, API key) as the provider's
+    data gives it (e.g. OpenAI's `project_name`, FOCUS `SubAccountName` when the key is the
+    sub-account id). Refreshed by every import (`metrics.names.application_names_refresh`);
+    an application allocation rule's `application_name` takes precedence when shown."""
+
+    key = models.CharField(max_length=300, unique=True)
+    name = models.CharField(max_length=300)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
 
 
 class CostRecord(models.Model):

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from metrics.models import TeamMembership
 from portal.accounts import user_send_invitation
 from portal.credentials import can_revoke, credential_revoke
-from portal.models import Credential, Profile, XapiStatement
+from portal.models import Credential, Profile, QuizAttempt, XapiStatement
 
 User = get_user_model()
 
@@ -76,6 +76,29 @@ class XapiStatementAdmin(admin.ModelAdmin):
     list_display = ["timestamp", "user", "verb", "object_id"]
     list_filter = ["verb"]
     readonly_fields = ["id", "user", "verb", "object_id", "timestamp", "stored", "statement"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    """Quiz attempts are the learner's record: read-only here."""
+
+    list_display = ["started_at", "user", "module", "score", "needed", "passed"]
+    list_filter = ["passed", "module"]
+    readonly_fields = [
+        "public_id",
+        "user",
+        "module",
+        "module_version",
+        "items",
+        "started_at",
+        "submitted_at",
+        "score",
+        "needed",
+        "passed",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

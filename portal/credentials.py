@@ -293,6 +293,28 @@ def _our_status_check(
     return check
 
 
+def _check_own_record(document: Mapping[str, Any], report: openbadges.VerificationReport) -> None:
+    """A credential that names this portal as issuer must be one this portal issued: a row with
+    the same id, subject, name and start, not outliving the row (renewal only extends it)."""
+    credential_id = _credential_uuid(document)
+    row = Credential.objects.filter(pk=credential_id).first() if credential_id else None
+    if row is None:
+        report.error(
+            "record",
+            f"this portal has no record of the credential {report.credential_id or '(no id)'}",
+        )
+        return
+    recorded = row.document or {}
+    for name in ("credentialSubject", "name", "validFrom"):
+        if document.get(name) != recorded.get(name):
+            report.error("record", f"{name} differs from this portal's record of the credential")
+    claimed_end = openbadges.parse_datetime(document.get("validUntil"))
+    if claimed_end is None or claimed_end > row.expires_at:
+        report.error("record", "validUntil is later than this portal's record of the credential")
+    if row.revoked_at is not None and "revoked" not in report.codes:
+        report.error("revoked", f"revoked by the issuer on {row.revoked_at:%Y-%m-%d}")
+
+
 def credential_verify(
     *,
     document: Any,
@@ -300,33 +322,51 @@ def credential_verify(
     revocation_lists: Iterable[Mapping[str, Any]] = (),
     now: datetime | None = None,
 ) -> openbadges.VerificationReport:
-    """Verify any OB 3.0 credential offline. For this portal's own credentials the key must be
-    the one /issuer.json publishes and the revocation status comes from the database.
+    """Verify any OB 3.0 credential offline; `report.verdict` is valid (issued by this portal),
+    valid-foreign (another issuer's, signed with a key that issuer controls) or invalid.
 
-    issuer_documents: saved issuer/controller documents (verificationMethod with
-    publicKeyMultibase) for verification methods that carry no key in their id.
+    A credential naming this portal as issuer must be signed with the key /issuer.json
+    publishes and match a credential row (revocation comes from the database); one whose issuer
+    id or name imitates this portal is invalid.
+    issuer_documents: saved issuer profiles of other issuers (their verificationMethod with
+    publicKeyMultibase): the only source of an HTTP(S) issuer's keys.
     revocation_lists: saved 1EdTech revocation lists for other issuers' credentialStatus.
     """
-    ours = issuer_document()
-    known: dict[str, str] = {}
-    issuer_keys: dict[str, set[str]] = {}
-    for doc in [ours, *issuer_documents]:
-        controller = str(doc.get("id", ""))
-        for method in doc.get("verificationMethod", []) or []:
-            if isinstance(method, dict) and method.get("publicKeyMultibase"):
-                known[str(method["id"])] = str(method["publicKeyMultibase"])
-                issuer_keys.setdefault(str(method.get("controller", controller)), set()).add(
-                    str(method["publicKeyMultibase"])
-                )
     lists = list(revocation_lists)
     fallback = openbadges.revocation_list_check(lists) if lists else None
-    return openbadges.verify_credential(
+    report = openbadges.verify_credential(
         document,
         now=now or timezone.now(),
-        known_methods=known,
-        issuer_keys=issuer_keys,
+        this_portal=openbadges.IssuerProfile.from_document(issuer_document()),
+        issuer_profiles=[openbadges.IssuerProfile.from_document(d) for d in issuer_documents],
         check_status=_our_status_check(fallback),
     )
+    if report.issuer_is_this_portal and isinstance(document, dict):
+        _check_own_record(document, report)
+    return report
+
+
+def credential_report_lines(report: openbadges.VerificationReport, *, source: str) -> list[str]:
+    """The human-readable verdict: every problem, who issued it, and whether that is us."""
+    lines = [f"  error   {problem}" for problem in report.errors]
+    lines += [f"  warning {problem}" for problem in report.warnings]
+    issuer = report.issuer_id or "(none)"
+    named = f"{report.issuer_name} <{issuer}>" if report.issuer_name else issuer
+    if report.issuer_is_this_portal:
+        lines.append(f"  issuer  {named}: this portal")
+    else:
+        lines.append(f"  issuer  {named}: NOT this portal")
+    if report.verification_method:
+        lines.append(f"  signed  with {report.verification_method}")
+    verdict = {
+        openbadges.VERDICT_VALID: f"VALID {source} (issued by this portal)",
+        openbadges.VERDICT_FOREIGN: (
+            f"VALID {source} (issued by another issuer, {issuer}; not by this portal)"
+        ),
+        openbadges.VERDICT_INVALID: f"INVALID {source} ({', '.join(sorted(report.codes))})",
+    }[report.verdict]
+    lines.append(verdict)
+    return lines
 
 
 def credential_json(credential: Credential) -> str:

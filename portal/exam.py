@@ -104,7 +104,7 @@ def exam_eligibility(
     if result.open_attempt is not None:
         return result
 
-    required = list(Module.objects.published().filter(required_for_exam=True).order_by("order"))
+    required = list(Module.objects.catalogue().filter(required_for_exam=True))
     done = completed_ids if completed_ids is not None else completed_module_ids(user)
     result.missing_modules = [module for module in required if module.pk not in done]
     if result.missing_modules:

@@ -99,12 +99,12 @@ class ModuleProgress(models.Model):
         return self.completed_at is not None
 
     def sections_done(self) -> int:
-        wanted = set(self.module_version.section_ids)
+        wanted = set(self.module_version.required_section_ids)
         return len(wanted & set(self.sections_read))
 
     def percent(self) -> int:
         """Sections read plus the quiz, as one percentage (the quiz counts as one section)."""
-        total = len(self.module_version.section_ids) + 1
+        total = len(self.module_version.required_section_ids) + 1
         done = self.sections_done() + (1 if self.quiz_passed_at else 0)
         return round(100 * done / total) if total else 0
 
@@ -133,6 +133,62 @@ class QuizAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.question}"
+
+
+class QuizAttemptQuerySet(models.QuerySet["QuizAttempt"]):
+    def for_user(self, user: Any) -> QuizAttemptQuerySet:
+        return self.filter(user=user)
+
+    def submitted(self) -> QuizAttemptQuerySet:
+        return self.filter(submitted_at__isnull=False)
+
+
+class QuizAttempt(models.Model):
+    """One sitting of a module quiz: the questions drawn, their shuffled choices, the answers.
+
+    `items` is [{"qid", "order": [Choice.order shown], "chosen": [Choice.order], "correct"}];
+    the browser only ever sees opaque per-attempt tokens for the choices (portal.quiz).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    module = models.ForeignKey(Module, on_delete=models.PROTECT, related_name="quiz_attempts")
+    module_version = models.ForeignKey(
+        ModuleVersion, on_delete=models.PROTECT, related_name="quiz_attempts"
+    )
+    items = models.JSONField(default=list)
+    started_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    needed = models.PositiveSmallIntegerField()
+    passed = models.BooleanField(null=True, blank=True)
+
+    objects = QuizAttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "module", "-started_at"])]
+        constraints = [
+            # One open sitting per learner and module, even with two tabs racing.
+            models.UniqueConstraint(
+                fields=["user", "module"],
+                condition=models.Q(submitted_at__isnull=True),
+                name="one_open_quiz_attempt_per_module",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on the {self.module} quiz ({self.started_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.submitted_at is None
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
 
 
 # --- Exam ---------------------------------------------------------------------------------

@@ -21,12 +21,13 @@ import functools
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -267,17 +268,36 @@ class Problem:
         return f"{self.code}: {self.message}"
 
 
+# The three verdicts, and the exit codes `verify_credential` uses for them (2 is argparse's).
+VERDICT_VALID = "valid"  # valid, issued by this portal
+VERDICT_FOREIGN = "valid-foreign"  # valid, issued and signed by another issuer
+VERDICT_INVALID = "invalid"
+EXIT_CODES = {VERDICT_VALID: 0, VERDICT_INVALID: 1, VERDICT_FOREIGN: 3}
+
+
 @dataclass
 class VerificationReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     credential_id: str = ""
     issuer_id: str = ""
+    issuer_name: str = ""
+    issuer_is_this_portal: bool = False
     verification_method: str = ""
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def verdict(self) -> str:
+        if not self.valid:
+            return VERDICT_INVALID
+        return VERDICT_VALID if self.issuer_is_this_portal else VERDICT_FOREIGN
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
 
     @property
     def codes(self) -> set[str]:
@@ -292,8 +312,11 @@ class VerificationReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
+            "verdict": self.verdict,
             "credential": self.credential_id,
             "issuer": self.issuer_id,
+            "issuerName": self.issuer_name,
+            "issuerIsThisPortal": self.issuer_is_this_portal,
             "verificationMethod": self.verification_method,
             "errors": [{"code": p.code, "message": p.message} for p in self.errors],
             "warnings": [{"code": p.code, "message": p.message} for p in self.warnings],
@@ -317,7 +340,7 @@ def _types(node: Any) -> list[str]:
     return [str(t) for t in _as_list(node.get("type"))]
 
 
-def _parse_datetime(value: Any) -> datetime | None:
+def parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -408,9 +431,9 @@ def _check_dates(
 ) -> None:
     start_name, end_name = ("validFrom", "validUntil") if v2 else ("issuanceDate", "expirationDate")
     for name in (start_name, end_name):
-        if name in doc and _parse_datetime(doc[name]) is None:
+        if name in doc and parse_datetime(doc[name]) is None:
             report.error("schema", f"{name} is not a date-time: {doc[name]!r}")
-    start, end = _parse_datetime(doc.get(start_name)), _parse_datetime(doc.get(end_name))
+    start, end = parse_datetime(doc.get(start_name)), parse_datetime(doc.get(end_name))
     if start is not None and start > now:
         report.error("not-yet-valid", f"the credential is not valid before {doc[start_name]}")
     if end is not None and end <= now:
@@ -418,51 +441,152 @@ def _check_dates(
 
 
 @dataclass(frozen=True)
-class _ResolvedKey:
-    key: Ed25519PublicKey
-    multibase: str
-    controller: str | None
+class IssuerProfile:
+    """What an issuer publishes about itself (its profile at its id): name and keys.
 
-
-def _resolve_method(
-    method: str, known_methods: Mapping[str, str], report: VerificationReport
-) -> _ResolvedKey | None:
-    """The public key behind a verificationMethod, without the network.
-
-    Accepted, as by the 1EdTech validator: `controller#<publicKeyMultibase>` and
-    `did:key:<publicKeyMultibase>`; other http(s) ids only when they are known locally
-    (this portal's issuer document, or one given with --issuer-doc).
+    methods: verification method id -> publicKeyMultibase. For an HTTP(S) or did:web issuer
+    this is the only source of keys: a key named inside the credential is never trusted.
     """
-    base, _, fragment = method.partition("#")
-    if fragment and is_public_key_multibase(fragment):
-        return _ResolvedKey(public_key_from_multibase(fragment), fragment, base)
+
+    id: str
+    name: str = ""
+    methods: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> IssuerProfile:
+        """From a saved issuer profile / controller document (verificationMethod entries with
+        publicKeyMultibase); methods controlled by someone else are left out."""
+        issuer = str(document.get("id", ""))
+        methods: dict[str, str] = {}
+        for method in _as_list(document.get("verificationMethod")):
+            if not isinstance(method, dict) or not method.get("publicKeyMultibase"):
+                continue
+            if str(method.get("controller", issuer)) != issuer:
+                continue
+            methods[str(method.get("id", ""))] = str(method["publicKeyMultibase"])
+        return cls(id=issuer, name=str(document.get("name", "")), methods=methods)
+
+
+def issuer_lookalike_form(issuer_id: str) -> str:
+    """The form two issuer ids share when a person would take one for the other.
+
+    Compatibility-normalized and case-folded; for http(s) the scheme, default port, trailing
+    dots of the host, trailing slashes, query and fragment are ignored.
+    """
+    text = unicodedata.normalize("NFKC", issuer_id).strip().casefold()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        return text
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    suffix = f":{port}" if port not in (None, 80, 443) else ""
+    return f"{host}{suffix}{unquote(parts.path).rstrip('/')}"
+
+
+def _names_alike(first: str, second: str) -> bool:
+    def simple(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+    return bool(simple(first)) and simple(first) == simple(second)
+
+
+def _check_issuer_identity(
+    doc: Mapping[str, Any], report: VerificationReport, this_portal: IssuerProfile | None
+) -> None:
+    """Set issuer_is_this_portal; an issuer that imitates this portal is an error."""
+    if this_portal is None or not report.issuer_id:
+        return
+    if report.issuer_id == this_portal.id:
+        report.issuer_is_this_portal = True
+        return
+    if issuer_lookalike_form(report.issuer_id) == issuer_lookalike_form(this_portal.id):
+        report.error(
+            "issuer",
+            f"issuer id {report.issuer_id!r} imitates this portal's issuer id {this_portal.id!r}",
+        )
+    elif _names_alike(report.issuer_name, this_portal.name):
+        report.error(
+            "issuer",
+            f"issuer {report.issuer_id!r} uses this portal's name {this_portal.name!r} "
+            "but is not this portal",
+        )
+
+
+def _parse_method(method: str, report: VerificationReport) -> bool:
+    """Whether the verification method id is a URI this verifier can understand at all."""
     scheme = urlsplit(method).scheme
     if not scheme or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", scheme):
         report.error("proof", "the verification method must be a valid URI (missing scheme)")
-        return None
+        return False
     if scheme == "did":
         if method.startswith("did:key:"):
-            encoded = method[len("did:key:") :].partition("#")[0]
-            if is_public_key_multibase(encoded):
-                return _ResolvedKey(public_key_from_multibase(encoded), encoded, None)
-            report.error("proof", "did:key verification method holds no Ed25519 public key")
-            return None
-        if method.startswith("did:web:") and method in known_methods:
-            encoded = known_methods[method]
-            return _ResolvedKey(public_key_from_multibase(encoded), encoded, base)
+            if not is_public_key_multibase(method[len("did:key:") :].partition("#")[0]):
+                report.error("proof", "did:key verification method holds no Ed25519 public key")
+                return False
+            return True
+        if method.startswith("did:web:"):
+            return True
         report.error("proof", f"unknown verification method: {method}")
+        return False
+    if scheme not in ("http", "https"):
+        report.error("proof", f"unknown verification method scheme: {scheme}")
+        return False
+    return True
+
+
+def _issuer_key(
+    method: str,
+    report: VerificationReport,
+    profiles: Mapping[str, IssuerProfile],
+) -> Ed25519PublicKey | None:
+    """The public key behind `method`, only when the credential's issuer controls it.
+
+    A did:key issuer is its own key: the method must be that did:key. An HTTP(S) or did:web
+    issuer's keys come from its issuer profile (this portal's own, or one saved with
+    --issuer-doc); the method must be one the profile lists. Anything else is an error.
+    """
+    issuer_id = report.issuer_id
+    if not issuer_id:
+        report.error("proof", "no issuer id: nobody controls the verification method")
         return None
-    if scheme in ("http", "https"):
-        if method in known_methods:
-            encoded = known_methods[method]
-            return _ResolvedKey(public_key_from_multibase(encoded), encoded, base)
-        report.error(
-            "proof",
-            f"key document for {method} is not available offline "
-            "(pass the issuer's published key document with --issuer-doc)",
-        )
-        return None
-    report.error("proof", f"unknown verification method scheme: {scheme}")
+    base = method.partition("#")[0]
+    if issuer_id.startswith("did:key:"):
+        if base != issuer_id:
+            report.error(
+                "proof",
+                f"verification method {method} is not the key of the did:key issuer {issuer_id}",
+            )
+            return None
+        return public_key_from_multibase(base[len("did:key:") :])
+    if urlsplit(issuer_id).scheme in ("http", "https") or issuer_id.startswith("did:web:"):
+        profile = profiles.get(issuer_id)
+        if profile is None:
+            report.error(
+                "proof",
+                f"the issuer profile of {issuer_id} (its keys) is not available offline; pass "
+                "it with --issuer-doc (a key named in the credential itself is never trusted)",
+            )
+            return None
+        encoded = profile.methods.get(method)
+        named = method.partition("#")[2]
+        if is_public_key_multibase(named) and named != encoded:
+            encoded = None  # the id names a key the profile does not give for it
+        if encoded is None or not is_public_key_multibase(encoded):
+            report.error(
+                "proof",
+                f"verification method {method} is not a key that the issuer publishes "
+                f"(in the profile of {issuer_id})",
+            )
+            return None
+        return public_key_from_multibase(encoded)
+    report.error(
+        "proof",
+        f"the issuer {issuer_id} cannot control a key: only a did:key issuer, or an HTTP(S) or "
+        "did:web issuer with a published profile can",
+    )
     return None
 
 
@@ -470,8 +594,7 @@ def _check_proof(
     doc: Mapping[str, Any],
     report: VerificationReport,
     *,
-    known_methods: Mapping[str, str],
-    issuer_keys: Mapping[str, Iterable[str]],
+    profiles: Mapping[str, IssuerProfile],
 ) -> None:
     proofs = [p for p in _as_list(doc.get("proof")) if isinstance(p, dict)]
     if not proofs:
@@ -499,24 +622,11 @@ def _check_proof(
         report.warn("proof", "cryptosuite eddsa-2022 is the draft name of eddsa-rdfc-2022")
     method = str(selected.get("verificationMethod") or "")
     report.verification_method = method
-    resolved = _resolve_method(method, known_methods, report)
-    if resolved is None:
+    if not _parse_method(method, report):
         return
-    issuer = doc.get("issuer")
-    issuer_id = str(issuer.get("id", "")) if isinstance(issuer, dict) else str(issuer or "")
-    if resolved.controller is not None and issuer_id and resolved.controller != issuer_id:
-        report.error("proof", f"key controller does not match issuer: {issuer_id}")
+    key = _issuer_key(method, report, profiles)
+    if key is None:
         return
-    if issuer_id in issuer_keys:
-        if resolved.multibase not in set(issuer_keys[issuer_id]):
-            report.error("proof", "the signing key is not a key that the issuer publishes")
-            return
-    else:
-        report.warn(
-            "proof",
-            "key read from the verification method id; confirm it with the issuer "
-            "(no online lookup was made)",
-        )
     proof_value = str(selected.get("proofValue") or "")
     try:
         signature = multibase_decode(proof_value)
@@ -539,7 +649,7 @@ def _check_proof(
         report.error("proof", f"cannot canonicalize the credential: {exc}".splitlines()[0])
         return
     try:
-        resolved.key.verify(signature, data)
+        key.verify(signature, data)
     except InvalidSignature:
         report.error("proof", "embedded proof verification failed (signature does not match)")
 
@@ -548,16 +658,17 @@ def verify_credential(
     document: Any,
     *,
     now: datetime,
-    known_methods: Mapping[str, str] | None = None,
-    issuer_keys: Mapping[str, Iterable[str]] | None = None,
+    this_portal: IssuerProfile | None = None,
+    issuer_profiles: Iterable[IssuerProfile] = (),
     check_status: StatusCheck | None = None,
 ) -> VerificationReport:
     """Check an Open Badges 3.0 credential completely offline; every problem is reported.
 
-    known_methods: verification method id -> publicKeyMultibase, for ids that carry no key
-    (e.g. from a saved issuer document). issuer_keys: issuer id -> the keys it publishes; a
-    credential from such an issuer must be signed with one of them. check_status: called when
-    the credential has a credentialStatus.
+    this_portal: the verifying portal's own issuer profile. A credential whose issuer id is
+    exactly it is checked against its keys (and `issuer_is_this_portal` is set); one whose id
+    or name imitates it is rejected. issuer_profiles: saved profiles of other issuers (the only
+    source of an HTTP(S) issuer's keys); one claiming this portal's id is ignored.
+    check_status: called when the credential has a credentialStatus.
     """
     report = VerificationReport()
     if not isinstance(document, dict):
@@ -566,11 +677,22 @@ def verify_credential(
     report.credential_id = str(document.get("id", ""))
     issuer = document.get("issuer")
     report.issuer_id = str(issuer.get("id", "")) if isinstance(issuer, dict) else str(issuer or "")
+    report.issuer_name = str(issuer.get("name", "")) if isinstance(issuer, dict) else ""
+    profiles: dict[str, IssuerProfile] = {}
+    for profile in issuer_profiles:
+        imitates = this_portal is not None and issuer_lookalike_form(
+            profile.id
+        ) == issuer_lookalike_form(this_portal.id)
+        if not imitates:
+            profiles[profile.id] = profile
+    if this_portal is not None:
+        profiles[this_portal.id] = this_portal
     _check_context(document, report)
     v2 = _as_list(document.get("@context"))[:1] == [VC_V2]
     _check_shape(document, report, v2)
     _check_dates(document, report, v2, now)
-    _check_proof(document, report, known_methods=known_methods or {}, issuer_keys=issuer_keys or {})
+    _check_issuer_identity(document, report, this_portal)
+    _check_proof(document, report, profiles=profiles)
     if document.get("credentialStatus"):
         if check_status is None:
             report.warn("status", "credentialStatus was not checked (no status list offline)")

@@ -64,7 +64,20 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+
+def site_url_from(value: str) -> str:
+    """SITE_URL: the public address the portal is reached at, used in every link the product
+    sends out (invitation e-mails, credential issuer and achievement ids, Slack links)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+        raise ImproperlyConfigured(
+            f"SITE_URL is malformed: {value!r} (expected e.g. https://finops.example.com)"
+        )
+    return value.strip().rstrip("/")
+
+
+SITE_URL = site_url_from(env.str("SITE_URL", default="http://127.0.0.1:8000"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -94,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "metrics.middleware.DatabaseBusyMiddleware",  # SQLite "database is locked" -> 503
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -262,7 +276,19 @@ REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=1
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")
 CARBON_SELF_HOSTED_PUE = env.float("CARBON_SELF_HOSTED_PUE", default=1.2)
+# The low end of self-hosted models' range (metrics.carbon): the best data centre assumed.
+CARBON_SELF_HOSTED_PUE_LOW = env.float("CARBON_SELF_HOSTED_PUE_LOW", default=1.1)
 CARBON_SELF_HOSTED_WUE = env.float("CARBON_SELF_HOSTED_WUE", default=0.5)
+
+# --- Billing imports: limits checked before any parser reads a file (metrics/sources/limits.py)
+INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=2 * 1024**3)  # as stored/uploaded
+INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=5 * 1000**3)
+INGEST_MAX_COMPRESSION_RATIO = env.int("INGEST_MAX_COMPRESSION_RATIO", default=200)
+INGEST_MAX_LINE_BYTES = env.int("INGEST_MAX_LINE_BYTES", default=1024**2)
+INGEST_MAX_COLUMNS = env.int("INGEST_MAX_COLUMNS", default=2000)
+INGEST_MAX_JSON_BYTES = env.int("INGEST_MAX_JSON_BYTES", default=512 * 1024**2)
+# Uploads above this size go to a temporary file while the request is read (never in memory).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024**2)
 
 LOGGING = {
     "version": 1,

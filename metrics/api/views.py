@@ -19,7 +19,7 @@ from metrics.api.budgets import (
 from metrics.api.common import ERROR_400, ERROR_404, TeamSlugField
 from metrics.budgets import local_today
 from metrics.forecast import forecast_month_end
-from metrics.ingest import billing_import_bytes
+from metrics.ingest import billing_import, store_upload
 from metrics.models import AllocationRule, ImportBatch, Team
 from metrics.sources.base import IngestError
 from metrics.sources.registry import SOURCES
@@ -88,6 +88,7 @@ class AllocationRuleSerializer(serializers.ModelSerializer[AllocationRule]):
             "pattern",
             "active",
             "note",
+            "application_name",
             "updated_at",
         ]
 
@@ -140,14 +141,21 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet[ImportBatch]):
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
         try:
-            result = billing_import_bytes(
-                file.name,
-                file.read(),
+            # Django already spooled a large upload to a temporary file; copy it block by block.
+            path = store_upload(file.name, file.chunks(), size=file.size)
+        except IngestError as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        try:
+            result = billing_import(
+                path,
                 source=upload.validated_data["source"],
                 user=request.user,  # type: ignore[arg-type]
+                display_name=file.name,
             )
         except IngestError as exc:
             return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        finally:
+            path.unlink(missing_ok=True)
         body = ImportBatchSerializer(result.batch).data
         return Response(
             {**body, "already_imported": not result.created},

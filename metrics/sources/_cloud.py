@@ -458,6 +458,8 @@ def json_object(raw: str) -> dict[str, object]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value

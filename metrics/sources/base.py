@@ -235,7 +235,7 @@ def json_objects(values: pd.Series, *, file: str, column: str, lines: pd.Series)
     for value in pd.unique(out.dropna()):
         try:
             ok = isinstance(json.loads(value), dict)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             ok = False
         if not ok:
             i = (out == value).to_numpy().nonzero()[0][0]

@@ -7,6 +7,7 @@ timestamps (FOCUS spec examples), extra non-FOCUS columns (ignored, e.g. `Id`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,7 @@ COLUMNS: dict[str, str] = {
     "x_ModelRequests": "model_requests",
     "x_GpuHours": "gpu_hours",
     "x_ApplicationKey": "application_key",
+    # x_ServiceTier ("batch") and SkuPriceDetails' ServiceTier: see _service_tiers
 }
 MANDATORY = ["ChargePeriodStart", "ChargePeriodEnd", "BilledCost"]
 MONEY = {
@@ -220,6 +222,41 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
         yield _normalize(raw, file=file, lines=lines)
 
 
+BATCH_TIER = json.dumps({"service_tier": "batch"})
+
+
+def _tier_of_price_details(text: str) -> str:
+    """The service tier a SkuPriceDetails object names (`ServiceTier` or `x_ServiceTier`)."""
+    try:
+        details = json.loads(text)
+    except ValueError:
+        return ""
+    if not isinstance(details, dict):
+        return ""
+    for key, value in details.items():
+        if str(key).lower() in ("servicetier", "x_servicetier") and isinstance(value, str):
+            return value.strip().lower()
+    return ""
+
+
+def _service_tiers(raw: pd.DataFrame) -> pd.Series:
+    """Batch usage from conformant signals, kept in `raw` as `{"service_tier": "batch"}` (what
+    the catalog re-pricing reads, as for Anthropic's own field): our `x_ServiceTier` column,
+    or a `ServiceTier` / `x_ServiceTier` property in SkuPriceDetails (FOCUS 1.2+). FOCUS's
+    PricingCategory has no batch value, so it is not used."""
+    tier = pd.Series("", index=raw.index, dtype=object)
+    if "SkuPriceDetails" in raw.columns:
+        details = raw["SkuPriceDetails"].astype("string").fillna("").str.strip()
+        present = details.str.startswith("{")
+        tier = tier.where(~present, details[present].map(_tier_of_price_details))
+    if "x_ServiceTier" in raw.columns:
+        column = raw["x_ServiceTier"].astype("string").fillna("").str.strip().str.lower()
+        tier = tier.where(column == "", column)
+    return pd.Series(
+        [BATCH_TIER if t == "batch" else None for t in tier], index=raw.index, dtype=object
+    )
+
+
 def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame(index=raw.index)
     warnings: list[str] = []
@@ -298,6 +335,7 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
         )
     if "BillingCurrency" not in raw.columns:
         warnings.append(f"{file}:1:BillingCurrency: column absent; amounts taken as USD")
+    out["raw"] = _service_tiers(raw)
     frame = finish_frame(out, file=file)
     frame.attrs["warnings"] = warnings
     return frame

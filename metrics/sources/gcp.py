@@ -279,6 +279,8 @@ def _sum_credits(raw: str) -> str | None:
         items = json.loads(raw, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
     return _credit_list_total(items)
 
 
@@ -375,6 +377,8 @@ def _jsonl_chunks(path: Path) -> Iterator[pd.DataFrame]:
                     record = json.loads(line, parse_float=str)
                 except json.JSONDecodeError as exc:
                     raise IngestError(file, number, "-", f"not JSON ({exc.msg})") from exc
+                except RecursionError as exc:
+                    raise IngestError(file, number, "-", "JSON nested too deeply") from exc
                 if not isinstance(record, dict):
                     raise IngestError(file, number, "-", "each line must be a JSON object")
                 for name, keys in fields:

@@ -27,7 +27,6 @@ JSON parsers (anthropic, opencost).
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError, finish_frame
+from metrics.sources.limits import NESTED_JSON, read_json_bytes
 
 NAME = "openai"
 CHUNK_ROWS = 50_000
@@ -211,18 +211,15 @@ def is_json_text(head: str) -> bool:
 def load_json(path: Path) -> Any:
     """The whole document; numbers with a fraction become Decimal (exact text, never float)."""
     file = str(path)
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise IngestError(file, 0, "-", f"cannot read the gzip file: {exc}") from exc
+    data = read_json_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IngestError(file, 0, "-", f"not UTF-8 text: {exc}") from exc
     if not text.strip():
         raise IngestError(file, 0, "-", "the file is empty")
+    if "\\u0000" in text:
+        raise IngestError(file, 0, "-", "a NUL character (\\u0000) in a JSON string")
     try:
         # NaN/Infinity are not JSON; some exporters write them for "unknown": read as null.
         return json.loads(text, parse_float=Decimal, parse_constant=lambda _: None)
@@ -230,6 +227,8 @@ def load_json(path: Path) -> Any:
         raise IngestError(
             file, 0, "-", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError as exc:
+        raise IngestError(file, 0, "-", f"not valid JSON: {NESTED_JSON}") from exc
 
 
 def iter_results(doc: Any, *, file: str, start_key: str, end_key: str) -> Iterator[ResultItem]:

@@ -244,3 +244,42 @@ def test_unknown_clicker_is_told_and_nothing_changes(
 def test_link_button_is_acknowledged(client, slack, django_capture_on_commit_callbacks):
     click(client, django_capture_on_commit_callbacks, "open_portal", "", "UALICE")
     assert not Delivery.objects.exists()
+
+
+def test_one_anomaly_one_message_with_the_model_breakdown(fake_slack, teams):
+    from datetime import timedelta
+
+    from metrics.anomalies import anomalies_detect
+    from metrics.models import DailyCost
+
+    team = teams["ml-platform"]
+    team.slack_channel_id = "C0MLP"
+    team.save()
+    day = date(2026, 6, 15)
+    for i in range(1, 21):
+        DailyCost.objects.create(
+            team=team,
+            day=day - timedelta(days=i),
+            provider="openai",
+            model="gpt-4o",
+            currency="USD",
+            effective_cost=Decimal(10),
+            billed_cost=Decimal(10),
+        )
+    DailyCost.objects.create(
+        team=team,
+        day=day,
+        provider="openai",
+        model="gpt-4o",
+        currency="USD",
+        effective_cost=Decimal(100),
+        billed_cost=Decimal(100),
+    )
+    (alert,) = anomalies_detect(start=day, end=day + timedelta(1))
+    assert alert.subject == ""
+    assert alerts_post() == 1
+    (message,) = fake_slack.of("chat.postMessage")
+    flat = json.dumps(message["blocks"])
+    assert "*By model*" in flat
+    assert "gpt-4o: $100.00, 10.0x its 7-day median ($10.00) (anomalous)" in flat
+    assert_within_slack_limits(message["blocks"])

@@ -84,7 +84,16 @@ def test_weekly_summary_is_posted_monday_at_nine_local_time_once(slack, channels
         teams={"ml-platform"}, start=D("2026-10-05").date(), end=D("2026-10-12").date()
     )
     assert f"*{dollars(total)}* effective cost, 2026-10-12 to 2026-10-18" in flat
-    assert f"{(total - before) / before * 100:+.1f}% vs the previous 7 days" in flat
+    # The ledger ends on the 15th: like for like, 12-15 October against 5-8 October.
+    now = expected(teams={"ml-platform"}, start=D("2026-10-12").date(), end=D("2026-10-16").date())
+    before = expected(
+        teams={"ml-platform"}, start=D("2026-10-05").date(), end=D("2026-10-09").date()
+    )
+    assert (
+        f"{(now - before) / before * 100:+.1f}% vs the same 4 days of the previous period "
+        "(2026-10-05 to 2026-10-08)" in flat
+    )
+    assert "Data through 2026-10-15." in flat
     assert "Cost per inference" in flat and "gpt-4o" in flat
     assert "Switch chatbot from gpt-4o to gpt-4o-mini: saves about $300.00 a month" in flat
     assert "modules completed across" in flat  # the team's learning progress, from the portal

@@ -60,6 +60,12 @@ MATRIX = [
     ("get", "/api/v1/spend/", None, f"{PERIOD}&team=search", None, E(404, 200, 404, 404, 200, 403)),
     ("get", "/api/v1/kpis/", None, PERIOD, None, E(200, 200, 200, 403, 200, 403)),
     ("get", "/api/v1/kpis/", None, f"{PERIOD}&team=ml-platform", None, TEAM_OBJECT),
+    ("get", "/api/v1/rankings/", None, f"{PERIOD}&by=model", None, E(200, 200, 200, 403, 200, 403)),
+    ("get", "/api/v1/rankings/", None, f"{PERIOD}&by=team&team=search", None, E(404, 200, 404, 404, 200, 403)),
+    ("get", "/api/v1/comparison/", None, PERIOD, None, E(200, 200, 200, 403, 200, 403)),
+    ("get", "/api/v1/comparison/", None, f"{PERIOD}&team=ml-platform", None, TEAM_OBJECT),
+    ("get", "/api/v1/drivers/", None, PERIOD, None, E(200, 200, 200, 403, 200, 403)),
+    ("get", "/api/v1/drivers/", None, f"{PERIOD}&team=search", None, E(404, 200, 404, 404, 200, 403)),
     # records
     ("get", "/api/v1/records/", None, "", None, ALL_200),
     ("get", "/api/v1/records/", None, "format=csv", None, ALL_200),

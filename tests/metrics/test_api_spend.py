@@ -64,7 +64,14 @@ def test_spend_of_own_team_with_previous_period_breakdowns_and_kpis(client, peop
         "days": 2,
         "totals": {"USD": "4.000000"},
     }
-    assert body["change"]["USD"] == pytest.approx((17.75 - 4) / 4)
+    # The ledger has no data at all for 4 October: like for like, 5 October (10.00) is
+    # compared with 3 October (4.00) only, and the answer says so.
+    assert body["change"]["USD"] == pytest.approx((10 - 4) / 4)
+    assert body["comparison"]["like_for_like"] is True
+    assert body["comparison"]["current_days"] == ["2026-10-05"]
+    assert body["comparison"]["previous_days"] == ["2026-10-03"]
+    assert body["comparison"]["previous_coverage"] == "partial"
+    assert body["data_through"] == "2026-10-06"
     assert body["by_provider"] == [
         {"key": "openai", "currency": "USD", "amount": "12.250000"},
         {"key": "anthropic", "currency": "USD", "amount": "5.500000"},
@@ -80,8 +87,13 @@ def test_spend_of_own_team_with_previous_period_breakdowns_and_kpis(client, peop
         {"day": "2026-10-06", "currency": "USD", "amount": "7.750000"},
     ]
     kpis = body["kpis"]
-    assert kpis["cost_per_inference"] == pytest.approx(17.75 / 110)
-    assert kpis["token_density"] == pytest.approx((1300 + 200 + 510) / 510)
+    # Matched numerator: anthropic reports no requests, so its 5.50 is not in the numerator.
+    assert kpis["cost_per_inference"] == pytest.approx(12.25 / 110)
+    assert body["kpi_coverage"]["cost_per_inference"] == pytest.approx(12.25 / 17.75)
+    assert body["kpi_coverage"]["cost_per_1k_tokens"] == pytest.approx(1.0)
+    # Token density counts the tokens of providers that report output tokens (not anthropic's
+    # 300 input tokens with no output in this period).
+    assert kpis["token_density"] == pytest.approx((1000 + 200 + 500 + 10) / 510)
     assert kpis["cost_per_1k_tokens"] == pytest.approx(17.75 / 2010 * 1000)
     assert kpis["cache_hit_ratio"] == pytest.approx(200 / 1500)
     assert body["unallocated"] is None
@@ -119,7 +131,7 @@ def test_currencies_are_never_added(client, people, teams, ledger):
     client.force_login(people["engineer"])
     body = client.get(f"/api/v1/spend/?{PERIOD}").json()
     assert body["totals"] == {"EUR": "100.000000", "USD": "17.750000"}
-    assert body["change"] == {"EUR": None, "USD": pytest.approx(3.4375)}
+    assert body["change"] == {"EUR": None, "USD": pytest.approx(1.5)}  # like for like
     assert body["kpis"]["cost_per_inference"] is None  # undefined across currencies
 
 

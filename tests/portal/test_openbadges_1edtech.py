@@ -4,6 +4,10 @@ Expected verdicts come from the validator's OB30Tests (the probe each test asser
 our reason codes) and from shared/data/credentials/MANIFEST.md. Files that the validator can
 only judge with the network (a context we do not hold, a key or revocation list to fetch) are
 listed apart: offline we must not call them valid, and we say why.
+
+The validator fetches an HTTP(S) issuer's profile for its keys; offline we never take a key
+from the credential itself, so the issuers' profiles are saved here (ISSUER_PROFILES, the key
+each of the set's issuers signs with) and passed as --issuer-doc, as a verifier would.
 """
 
 import json
@@ -14,6 +18,21 @@ from django.core.management import CommandError, call_command
 
 from portal.credentials import credential_verify
 
+KEY = "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
+ISSUER_PROFILES = {
+    issuer: {
+        "id": issuer,
+        "type": ["Profile"],
+        "verificationMethod": [
+            {"id": f"{issuer}#{KEY}", "controller": issuer, "publicKeyMultibase": KEY}
+        ],
+    }
+    for issuer in (
+        "https://example.com/issuers/876543",
+        "https://example.edu/issuers/565049",
+        "https://1edtech.edu/issuers/565049",
+    )
+}
 VALID = [
     "simple.json",
     "simple-context-alias.json",
@@ -67,6 +86,23 @@ def ob30(shared_dir):
     return shared_dir / "data" / "credentials" / "ob30"
 
 
+@pytest.fixture
+def profiles(tmp_path):
+    """The set's issuer profiles saved as files: --issuer-doc arguments."""
+    args = []
+    for index, profile in enumerate(ISSUER_PROFILES.values()):
+        path = tmp_path / f"issuer-{index}.json"
+        path.write_text(json.dumps(profile))
+        args += ["--issuer-doc", str(path)]
+    return args
+
+
+def _verify(path):
+    return credential_verify(
+        document=json.loads(path.read_text()), issuer_documents=ISSUER_PROFILES.values()
+    )
+
+
 def test_every_json_file_of_the_set_is_classified(ob30):
     files = {path.name for path in ob30.glob("*.json")}
     assert files == set(VALID) | set(REJECTED) | set(NEEDS_NETWORK)
@@ -74,27 +110,37 @@ def test_every_json_file_of_the_set_is_classified(ob30):
 
 
 @pytest.mark.parametrize("name", VALID)
-def test_valid_examples_are_accepted(ob30, name, db):
+def test_valid_examples_are_accepted_as_another_issuers(ob30, name, profiles, db):
     out = StringIO()
-    call_command("verify_credential", str(ob30 / name), stdout=out)
-    assert f"VALID {ob30 / name}" in out.getvalue()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("verify_credential", str(ob30 / name), *profiles, stdout=out)
+    assert exit_status.value.code == 3  # valid, but not issued by this portal
+    assert f"VALID {ob30 / name} (issued by another issuer" in out.getvalue()
+    assert ": NOT this portal" in out.getvalue()
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_without_the_issuer_profile_the_key_in_the_credential_is_not_trusted(ob30, name, db):
+    report = credential_verify(document=json.loads((ob30 / name).read_text()))
+    assert report.codes == {"proof"}
+    assert "not available offline" in str(report.errors)
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_error_examples_are_rejected_for_the_reason_in_their_name(ob30, name, db):
+def test_error_examples_are_rejected_for_the_reason_in_their_name(ob30, name, profiles, db):
     code, exact = REJECTED[name]
-    report = credential_verify(document=json.loads((ob30 / name).read_text()))
+    report = _verify(ob30 / name)
     assert not report.valid
     assert code in report.codes, report.errors
     if exact:
         assert report.codes == {code}, report.errors
     with pytest.raises(CommandError, match=f"INVALID .*{code}"):
-        call_command("verify_credential", str(ob30 / name), stdout=StringIO())
+        call_command("verify_credential", str(ob30 / name), *profiles, stdout=StringIO())
 
 
 @pytest.mark.parametrize("name", NEEDS_NETWORK)
 def test_files_that_need_the_network_are_never_called_valid_offline(ob30, name, db):
-    report = credential_verify(document=json.loads((ob30 / name).read_text()))
+    report = _verify(ob30 / name)
     assert not report.valid
     assert any(
         "not available offline" in p.message or "not supported" in p.message for p in report.errors
@@ -118,8 +164,13 @@ def test_a_saved_revocation_list_rejects_the_revoked_example(ob30, tmp_path, db)
         )
 
 
-def test_json_report(ob30, db):
+def test_json_report(ob30, profiles, db):
     out = StringIO()
-    call_command("verify_credential", str(ob30 / "simple.json"), "--json", stdout=out)
+    with pytest.raises(SystemExit):
+        call_command(
+            "verify_credential", str(ob30 / "simple.json"), "--json", *profiles, stdout=out
+        )
     report = json.loads(out.getvalue())
     assert report["valid"] is True and report["errors"] == []
+    assert report["verdict"] == "valid-foreign" and report["issuerIsThisPortal"] is False
+    assert report["issuer"] == "https://example.com/issuers/876543"
