@@ -12,7 +12,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from metrics.models import Alert, Budget, Recommendation, Team
-from metrics.queries import CostColumn, ScopeError, SpendQuery, scope_for, spend_report
+from metrics.queries import (
+    FIRST_DAY,
+    LAST_DAY,
+    CostColumn,
+    ScopeError,
+    SpendQuery,
+    scope_for,
+    spend_report,
+)
 from portal.hr import is_candidate
 
 MAX_DAYS = 366
@@ -22,9 +30,11 @@ def _day(value: str | None, default: date) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return default
+    # 0001-01-01 or 9999-12-31 would overflow the previous period or the exclusive end.
+    return day if FIRST_DAY <= day <= LAST_DAY else default
 
 
 @login_required
