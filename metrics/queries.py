@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 CostColumn = Literal["effective_cost", "billed_cost"]
 CENT = Decimal("0.01")
+# The days a question may name: far enough inside date.min..date.max that the previous period
+# and the end-exclusive bound never overflow. Entry points reject (or replace) other days.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 class ScopeError(PermissionDenied):

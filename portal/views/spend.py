@@ -26,8 +26,9 @@ from metrics import dashboards
 from metrics.api.records import csv_stream
 from metrics.carbon import LATENCY_ASSUMPTION
 from metrics.models import VIEW_ALL_SPEND, CostRecord, Team
-from metrics.queries import CostColumn, ScopeError, SpendQuery, scope_for
+from metrics.queries import FIRST_DAY, LAST_DAY, CostColumn, ScopeError, SpendQuery, scope_for
 from portal import charts
+from portal.hr import is_candidate
 
 MAX_DAYS = 366
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
@@ -45,9 +46,11 @@ def _day(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    # 0001-01-01 or 9999-12-31 would overflow the previous period or the exclusive end.
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _values(value: str | None, *, limit: int = 300) -> tuple[str, ...]:
@@ -119,7 +122,10 @@ class Filters:
 
 def _scope(request: HttpRequest, slugs: tuple[str, ...], teams: list[Team] | None = None) -> Any:
     """The query scope; a team the user may not see is a 404, like one that does not exist.
-    `teams`: the teams the user may see, when the page has them already."""
+    `teams`: the teams the user may see, when the page has them already. Candidates (HR's
+    external applicants) see no spend at all."""
+    if is_candidate(request.user):
+        raise PermissionDenied("candidates see no spend")
     try:
         return scope_for(request.user, list(slugs) or None, visible_teams=teams)
     except ScopeError as exc:
