@@ -9,3 +9,29 @@ def finalize_expired_attempts() -> int:
     from portal.exam import attempts_finalize_expired
 
     return attempts_finalize_expired()
+
+
+@shared_task(
+    name="portal.build_summary_zip",
+    bind=True,
+    autoretry_for=(Exception,),
+    max_retries=3,
+    retry_backoff=5,
+    acks_late=True,
+    time_limit=3600,
+    soft_time_limit=3500,
+)
+def build_summary_zip(self: object, batch_id: str) -> int:
+    """Build a bulk ZIP of credential summaries. Safe to run twice: a finished batch is left
+    alone, an interrupted one is rebuilt whole (no duplicate files or log rows)."""
+    from portal.summaries import batch_build
+
+    return batch_build(batch_id).done
+
+
+@shared_task(name="portal.purge_summary_zips", time_limit=300)
+def purge_summary_zips() -> int:
+    """Delete bulk ZIPs whose 24-hour link has expired."""
+    from portal.summaries import batches_purge_expired
+
+    return batches_purge_expired()

@@ -21,6 +21,7 @@ from metrics.queries import (
     scope_for,
     spend_report,
 )
+from portal.hr import is_candidate
 
 MAX_DAYS = 366
 
@@ -41,6 +42,8 @@ def _day(value: str | None, default: date) -> date:
 def spend_dashboard(request: HttpRequest) -> HttpResponse:
     """`?team=a,b&start=YYYY-MM-DD&end=YYYY-MM-DD` (end inclusive) `&provider=&model=&cost=`.
     Default: the caller's teams (the whole organization for FinOps admins), month to date."""
+    if is_candidate(request.user):
+        raise PermissionDenied("candidates see no spend")
     today = timezone.localdate()
     start = _day(request.GET.get("start"), today.replace(day=1))
     end = _day(request.GET.get("end"), today)
