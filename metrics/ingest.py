@@ -7,7 +7,11 @@ upload and the provider pulls. Contract:
 - A bad row anywhere -> IngestError (`file:row:column: reason`) and nothing is written.
 - A newer export of the same billing account and period replaces the older rows of the days
   it covers (instead of doubling them).
-- Daily rollups (metrics.DailyCost) are rebuilt for every day the import touched.
+- Daily rollups (metrics.DailyCost) are rebuilt once, for every day the import touched.
+
+One direction, each step once, in one transaction under the ledger lock: detect -> scan
+limits -> parse/validate/normalize (per chunk) -> allocate -> write -> replace older rows ->
+price cost-less usage from the catalog -> roll up and carbon (metrics.rollups) -> summary.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from metrics.allocation import Allocator
-from metrics.models import CostRecord, DailyCost, ImportBatch, Team
+from metrics.locks import ledger_lock
+from metrics.models import CostRecord, ImportBatch, Team
 from metrics.names import application_names_refresh
+from metrics.pricing import batch_reprice_scope, reprice_rows
+from metrics.rollups import rebuild_rollups
 from metrics.sources import registry
 from metrics.sources.base import IngestError
 from metrics.sources.limits import scan_file
@@ -56,7 +63,6 @@ DEFAULTED_INT = {
     if f.get_internal_type() == "BigIntegerField" and f.has_db_default()
 }
 NULLABLE = {c for c, f in _FIELDS.items() if f.null}
-ROLLUP_LOCK = 7_202_611  # pg_advisory_xact_lock key: imports and re-allocations serialize
 
 
 @dataclass
@@ -116,9 +122,7 @@ def billing_import(
     try:
         parser = registry.detect(path, source)
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cur:
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+            ledger_lock()
             batch = ImportBatch.objects.create(
                 sha256=sha, source=parser.NAME, file_name=name, created_by=user
             )
@@ -258,14 +262,16 @@ def _load(
     replaced, days = _replace_older(batch, keys)
     timings["replace_older"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    rebuild_rollups(days)
+    scope = batch_reprice_scope(batch.pk)  # usage that arrived without cost, from the catalog
+    if scope is not None:
+        days |= reprice_rows(scope).days
+    timings["pricing"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    rebuild_rollups(days)  # once, with carbon, for every day the import touched
     timings["rollups"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    from metrics.pricing import ledger_reprice_batch  # pricing imports this module
-
-    ledger_reprice_batch(batch.pk)  # usage that arrived without cost, from the catalog
     application_names_refresh(batch_id=batch.pk)  # readable application names for dashboards
-    timings["pricing"] = time.perf_counter() - clock
+    timings["application_names"] = time.perf_counter() - clock
     teams = dict(Team.objects.filter(pk__in=[k for k in per_team if k]).values_list("pk", "slug"))
     batch.row_count = rows
     batch.replaced_count = replaced
@@ -352,36 +358,6 @@ def _replace_older(
             qs = qs.filter(**{scope[0]: scope[1]})
         replaced += qs._raw_delete(qs.db)  # plain DELETE: no cascades or signals to honour
     return replaced, days
-
-
-def rebuild_rollups(days: Iterable[date]) -> None:
-    """Recompute DailyCost for the given days from CostRecord (one GROUP BY per batch of days)."""
-    day_list = sorted(set(days))
-    for i in range(0, len(day_list), 200):
-        part = day_list[i : i + 200]
-        DailyCost.objects.filter(day__in=part).delete()
-        placeholders = ", ".join(["%s"] * len(part))
-        with connection.cursor() as cur:
-            cur.execute(
-                f"""
-                INSERT INTO metrics_dailycost (team_id, day, provider, service_category, model,
-                    application_key, currency, billed_cost, effective_cost, input_tokens,
-                    cached_input_tokens, cache_write_tokens, output_tokens, model_requests,
-                    gpu_hours, record_count)
-                SELECT team_id, day, provider, service_category, model, application_key,
-                    billing_currency, SUM(billed_cost), SUM(effective_cost), SUM(input_tokens),
-                    SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens),
-                    SUM(model_requests), SUM(gpu_hours), COUNT(*)
-                FROM metrics_costrecord
-                WHERE day IN ({placeholders})
-                GROUP BY team_id, day, provider, service_category, model, application_key,
-                    billing_currency
-                """,  # noqa: S608 - only placeholders are interpolated
-                part,
-            )
-    from metrics.carbon import carbon_fill_rollups  # carbon reads the rollups
-
-    carbon_fill_rollups(day_list)
 
 
 # --- writers -------------------------------------------------------------------------------

@@ -9,14 +9,14 @@ Redis when CACHE_URL points there), never in process memory.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 from celery import shared_task
-from django.core.cache import cache
 from django.utils import timezone
+
+from metrics.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +27,10 @@ ALERTING_LOCK_SECONDS = ALERTING_TIME_LIMIT + 5 * 60
 
 @contextmanager
 def single_run(name: str, seconds: int = ALERTING_LOCK_SECONDS) -> Iterator[bool]:
-    """Yield True when this process holds the lock `name`, False when another run does.
-    `cache.add` is atomic in the database and Redis caches; the lock expires after
-    `seconds` even if its holder dies, and a run only releases a lock it still holds."""
-    key = f"metrics:lock:{name}"
-    token = uuid.uuid4().hex
-    if not cache.add(key, token, timeout=seconds):
-        logger.info("another run holds the lock %r: skipping this run", key)
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+    """Yield True when this process holds the lock `name`, False when another run does
+    (metrics.locks.job_lock: expires after `seconds`, released only by its holder)."""
+    with job_lock(name, seconds) as mine:
+        yield mine
 
 
 @shared_task(

@@ -17,14 +17,13 @@ from metrics.pricing import (
     DEFAULT_CATALOG,
     CatalogError,
     connect_signals,
-    ledger_reprice,
-    ledger_reprice_batch,
     price_for,
     prices_load,
     read_catalog,
     usage_cost,
     what_if,
 )
+from metrics.services import ledger_reprice, ledger_reprice_batch
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "billing"
 D = Decimal
