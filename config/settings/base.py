@@ -64,7 +64,20 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+
+def site_url_from(value: str) -> str:
+    """SITE_URL: the public address the portal is reached at, used in every link the product
+    sends out (invitation e-mails, credential issuer and achievement ids, Slack links)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+        raise ImproperlyConfigured(
+            f"SITE_URL is malformed: {value!r} (expected e.g. https://finops.example.com)"
+        )
+    return value.strip().rstrip("/")
+
+
+SITE_URL = site_url_from(env.str("SITE_URL", default="http://127.0.0.1:8000"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
