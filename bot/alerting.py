@@ -15,9 +15,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import ActionCard, AlertCard, alert_blocks, alert_details_blocks, alert_text, money
+from bot.blocks import AlertCard, alert_blocks, alert_details_blocks, alert_text, money
 from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction
+from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver
 from metrics.alerts import alert_acknowledge, alert_snooze
 from metrics.models import VIEW_ALL_SPEND, Alert, RemediationAction, Team
@@ -30,7 +31,12 @@ logger = logging.getLogger(__name__)
 
 SNOOZE = timedelta(days=1)
 POST_WINDOW = timedelta(days=2)  # alerts older than this are not announced late
-VERBS = {"ack": "Acknowledged", "snooze": "Snoozed for a day", "approve": "Approved"}
+VERBS = {
+    "ack": "Acknowledged",
+    "snooze": "Snoozed for a day",
+    "approve": "Approved",
+    "reject": "Rejected",
+}
 
 
 def alert_card(alert: Alert) -> AlertCard:
@@ -38,7 +44,7 @@ def alert_card(alert: Alert) -> AlertCard:
     action = (
         RemediationAction.objects.filter(alert=alert)
         .exclude(status=RemediationAction.Status.REJECTED)
-        .select_related("approved_by")
+        .select_related("approved_by", "team", "policy")
         .order_by("-proposed_at")
         .first()
     )
@@ -48,18 +54,7 @@ def alert_card(alert: Alert) -> AlertCard:
         if i.detail:
             verb += f" {i.detail}"
         history.append(f"{verb} by <@{i.slack_user_id}> at {i.created_at:%Y-%m-%d %H:%M} UTC")
-    action_card = None
-    if action is not None:
-        approver = ""
-        if action.approved_by is not None:
-            slack_id = people.slack_id_of(action.approved_by)
-            approver = f"<@{slack_id}>" if slack_id else action.approved_by.get_username()
-        action_card = ActionCard(
-            id=action.pk,
-            label=_action_label(action),
-            status=action.status,
-            approved_by=approver,
-        )
+    card_of_action = action_card(action) if action is not None else None
     amount = ""
     if alert.amount is not None:
         amount = money(alert.amount, alert.currency or "USD")
@@ -76,7 +71,7 @@ def alert_card(alert: Alert) -> AlertCard:
         amount=amount,
         snoozed_until=alert.snoozed_until,
         history=tuple(history),
-        action=action_card,
+        action=card_of_action,
         portal_url=f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(query)}",
     )
 
@@ -103,10 +98,7 @@ def breakdown_lines(alert: Alert) -> tuple[str, ...]:
 
 
 def _action_label(action: RemediationAction) -> str:
-    params = action.params if isinstance(action.params, dict) else {}
-    target = params.get("application_key") or params.get("pool") or ""
-    label = action.get_kind_display()
-    return f"{label} ({target})" if target else label
+    return action_label(action)
 
 
 def alert_channel(alert: Alert) -> str:
@@ -220,8 +212,12 @@ def approve_click(*, action_id: int, click: Click) -> bool:
         tell(click, " ".join(exc.messages))
         return False
     _record("approve", target, click, user, allowed=True, detail=_action_label(action))
+    tell_if_cannot_run(action, click)
     if action.alert_id:
         _refresh_later(action.alert_id, click)
+    else:
+        action.refresh_from_db()
+        refresh_message(action)
     return True
 
 

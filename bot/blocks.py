@@ -478,6 +478,63 @@ class ActionCard:
     label: str
     status: str
     approved_by: str = ""  # Slack mention or a name
+    team: str = ""
+    effect: str = ""  # the expected effect, one sentence
+    dry_run: str = ""  # what the executor would send, one line
+    policy: str = ""
+    approvers: str = ""  # who may approve (mentions or names), when a policy names them
+    result: str = ""  # after it ran: what happened (or why it failed)
+    outcome: str = ""  # spend before and after
+    portal_url: str = ""
+
+
+def action_lines(a: ActionCard) -> list[str]:
+    """The proposed action as mrkdwn lines (escaped; mentions kept)."""
+    text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"
+    if a.approved_by:
+        text += f", approved by {esc_mentions(a.approved_by)}"
+    lines = [text]
+    if a.effect:
+        lines.append(f"Expected effect: {esc(a.effect)}")
+    if a.dry_run:
+        lines.append(f"Dry run: {esc(clip(a.dry_run, 400))}")
+    if a.policy:
+        who = f"; approval by {esc_mentions(a.approvers)}" if a.approvers else ""
+        lines.append(f"Policy: {esc(a.policy)}{who}")
+    if a.result:
+        lines.append(f"Result: {esc(clip(a.result, 400))}")
+    if a.outcome:
+        lines.append(f"Outcome: {esc(a.outcome)}")
+    return lines
+
+
+def action_buttons(a: ActionCard) -> list[Block]:
+    if a.status != "proposed":
+        return []
+    return [
+        button(f"Approve: {a.label}", "action_approve", value=str(a.id), style="danger"),
+        button("Reject", "action_reject", value=str(a.id)),
+    ]
+
+
+def action_blocks(a: ActionCard) -> list[Block]:
+    """A proposed action's own message (one proposed without an alert, e.g. from a
+    recommendation policy)."""
+    blocks: list[Block] = [
+        section(f":wrench: *{esc(a.label)}* for {esc(a.team)}"),
+        section("\n".join(action_lines(a)[1:]) or "No details."),
+        context(f"Status: *{a.status.capitalize()}*"),
+    ]
+    buttons = action_buttons(a)
+    if a.portal_url:
+        buttons.append(button("Open in the portal", "open_portal", url=a.portal_url))
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"action:{a.id}"))
+    return fit(blocks)
+
+
+def action_text(a: ActionCard) -> str:
+    return clip(f"Proposed remediation: {a.label} for {a.team} ({a.status})", MAX_FALLBACK_TEXT)
 
 
 @dataclass(frozen=True)
@@ -516,11 +573,7 @@ def alert_blocks(card: AlertCard) -> list[Block]:
         blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
     blocks.append(context(f"Status: *{status}*"))
     if card.action:
-        a = card.action
-        text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"
-        if a.approved_by:
-            text += f", approved by {a.approved_by}"
-        blocks.append(section(text))
+        blocks.append(section("\n".join(action_lines(card.action))))
     if card.history:
         blocks.append(context(*(esc_mentions(h) for h in card.history[-MAX_CONTEXT_ELEMENTS:])))
     buttons: list[Block] = []
@@ -528,15 +581,8 @@ def alert_blocks(card: AlertCard) -> list[Block]:
         buttons.append(button("Acknowledge", "alert_ack", value=str(card.id), style="primary"))
         buttons.append(button("Snooze 1 day", "alert_snooze", value=str(card.id)))
     buttons.append(button("Show details", "alert_details", value=str(card.id)))
-    if card.action and card.action.status == "proposed":
-        buttons.append(
-            button(
-                f"Approve: {card.action.label}",
-                "action_approve",
-                value=str(card.action.id),
-                style="danger",
-            )
-        )
+    if card.action:
+        buttons.extend(action_buttons(card.action))
     if card.portal_url:
         buttons.append(button("Open in the portal", "open_portal", url=card.portal_url))
     blocks.append(actions(*buttons, block_id=f"alert:{card.id}"))
@@ -615,6 +661,7 @@ class WeeklySummary:
     recommendation: str = ""
     learning: str = ""
     portal_url: str = ""
+    board_report: tuple[str, str] | None = None  # (month label, PDF url): first summary of a month
 
 
 def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
@@ -633,6 +680,9 @@ def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
         blocks.append(section(f"*Top recommendation*\n{esc(s.recommendation)}"))
     if s.learning:
         blocks.append(section(f"*Learning*\n{esc(s.learning)}"))
+    if s.board_report:
+        label, url = s.board_report
+        blocks.append(section(f"*Board report*\n<{url}|{esc(label)} (PDF)> is ready."))
     if s.portal_url:
         blocks.append(actions(button("Open in the portal", "open_portal", url=s.portal_url)))
     return fit(blocks)

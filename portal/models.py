@@ -616,3 +616,25 @@ class SummaryDownload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} -> {self.subject_label} ({self.format}, {self.channel})"
+
+
+# --- The board report ---------------------------------------------------------------------
+
+
+class BoardReport(models.Model):
+    """The monthly board report, both formats, generated once per month by Celery beat
+    (portal.board_report_monthly) or on first download. Stored in the database so every
+    web process and worker serves the same bytes without a shared disk."""
+
+    month = models.DateField(unique=True, help_text="First day of the month reported")
+    pdf = models.BinaryField()
+    pptx = models.BinaryField()
+    data_through = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"Board report {self.month:%Y-%m}"

@@ -35,3 +35,12 @@ def purge_summary_zips() -> int:
     from portal.summaries import batches_purge_expired
 
     return batches_purge_expired()
+
+
+@shared_task(name="portal.board_report_monthly", time_limit=600, soft_time_limit=540)
+def board_report_monthly() -> str:
+    """Store the report of the month that ended (beat runs it hourly on the 1st; a stored
+    report is kept, so the later runs change nothing)."""
+    from portal.board_report import board_report_last_month
+
+    return str(board_report_last_month())

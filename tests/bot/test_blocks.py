@@ -190,7 +190,7 @@ def test_alert_blocks_buttons_follow_the_state():
     blocks = alert_blocks(card)
     assert_within_slack_limits(blocks)
     ids = [e["action_id"] for e in blocks[-1]["elements"]]
-    assert ids == ["alert_ack", "alert_snooze", "alert_details", "action_approve"]
+    assert ids == ["alert_ack", "alert_snooze", "alert_details", "action_approve", "action_reject"]
     done = AlertCard(
         1,
         "budget",

@@ -53,6 +53,11 @@ MATRIX = {
     "catalogue": signed_in(200),
     "dashboard": signed_in(200),
     "spend": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),  # own teams only
+    "spend_org": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),  # FinOps admins
+    "spend_records": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),  # own teams
+    "spend_records_csv": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),
+    # FinOps admins only; 400 = allowed, but no month given (test_board_report downloads one)
+    "board_report": row(LOGIN, 403, 403, 403, 403, 403, 400, private=False),
     "xapi_statements": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),
     "module_detail": signed_in(200),
     "section_read": signed_in(302, method="post"),
@@ -84,6 +89,11 @@ MATRIX = {
     "hr_bulk_status": row(LOGIN, 403, 403, 403, 200, 403, 403),
     "hr_bulk_download": row(LOGIN, 403, 403, 403, 404, 403, 403),  # HR's own, not built yet
     "hr_log": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    # The Run stage: everyone signed in sees the actions of their teams (none here); an
+    # action id they may not see (here: none exists) is 404 for reading and deciding.
+    "remediation": signed_in(200, private=False),
+    "remediation_action": signed_in(404),
+    "remediation_decide": signed_in(404, method="post"),
     "my_summary": signed_in(200),
     "paper_preference": signed_in(302, method="post"),
 }
@@ -161,6 +171,8 @@ def kwargs_for(name, world):
         "person_summary": {"user_id": world["users"]["owner"].pk},
         "hr_bulk_status": {"batch_id": world["batch"].pk},
         "hr_bulk_download": {"batch_id": world["batch"].pk},
+        "remediation_action": {"action_id": 999999},
+        "remediation_decide": {"action_id": 999999, "decision": "approve"},
     }.get(name, {})
 
 
@@ -196,7 +208,8 @@ def test_no_url_leaks_another_learners_data(client, world, persona):
             if persona != "anonymous":
                 client.force_login(world["users"][persona])
             continue
-        body = response.content.decode(errors="replace")
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode(errors="replace")
         leaked = SECRET in body or str(world["open"].public_id) in body
         if persona != "owner" and spec["private"] and got == 200 and leaked:
             failures.append(f"{name}: shows alice's data to {persona}")
