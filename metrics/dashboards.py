@@ -534,3 +534,17 @@ def _model_mix(cube: Sequence[dict[str, Any]], col: str, currency: str) -> list[
         }
         for (m, k), v in sorted(sums.items())
     ]
+
+
+def pivot(
+    rows: Iterable[dict[str, Any]], row: str, column: str, value: str
+) -> tuple[list[str], list[tuple[Any, list[Any]]]]:
+    """Long rows as a table: (column keys in first-seen order, [(row key, [value or None per
+    column])] in row order). For the tables behind the charts: one line per day."""
+    columns: dict[str, None] = {}
+    table: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        columns.setdefault(r[column], None)
+        table.setdefault(r[row], {})[r[column]] = r[value]
+    keys = list(columns)
+    return keys, [(k, [cells.get(c) for c in keys]) for k, cells in table.items()]
