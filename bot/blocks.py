@@ -8,9 +8,10 @@ elements, 75 characters on a button. Long lists are cut with a "... and N more" 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeGuard
 
@@ -87,6 +88,13 @@ def grams(value: float) -> str:
 
 def carbon_range(low: float, high: float) -> str:
     return f"{grams(low)} to {grams(high)} CO2e (estimate)"
+
+
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone (`<!date^...>`), with a UTC
+    fallback for clients that cannot."""
+    fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def is_number(value: float | None) -> TypeGuard[float]:
@@ -567,7 +575,7 @@ def alert_blocks(card: AlertCard) -> list[Block]:
         lines[-1] += f" · {esc(card.amount)}"
     status = card.status.capitalize()
     if card.status == "snoozed" and card.snoozed_until:
-        status += f" until {card.snoozed_until:%Y-%m-%d %H:%M} UTC"
+        status += f" until {slack_date(card.snoozed_until)}"
     blocks: list[Block] = [section("\n".join(lines))]
     if card.breakdown:
         blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
@@ -589,22 +597,34 @@ def alert_blocks(card: AlertCard) -> list[Block]:
     return fit(blocks)
 
 
+_SLACK_TOKENS = re.compile(r"&lt;(@[A-Z0-9]+|!date\^\d+\^[^|&]*\|[^&]*)&gt;")
+
+
 def esc_mentions(text: str) -> str:
-    """Escape text but keep Slack user mentions (<@U123>) working."""
-    out = esc(text)
-    return out.replace("&lt;@", "<@").replace("&gt;", ">") if "&lt;@" in out else out
+    """Escape text but keep Slack user mentions (<@U123>) and dates (<!date^...>) working."""
+    return _SLACK_TOKENS.sub(r"<\1>", esc(text))
 
 
 def alert_text(card: AlertCard) -> str:
     return clip(f"{card.title} ({card.team}, {card.status})", MAX_FALLBACK_TEXT)
 
 
-def alert_details_blocks(card: AlertCard, details: dict[str, Any]) -> list[Block]:
-    lines = [f"*{esc(k)}*: {esc(clip(str(v), 200))}" for k, v in details.items() if k != "events"]
-    return [
-        section(f"*Details of:* {esc(card.title)}"),
-        section("\n".join(lines) or "No details recorded."),
-    ]
+def alert_details_blocks(card: AlertCard, fields: Sequence[tuple[str, str]]) -> list[Block]:
+    """A readable card of an alert: labelled values (the API's fields, in words), the
+    anomaly's model breakdown, and who did what."""
+    shown = [f"*{esc(label)}*\n{esc_mentions(clip(value, 300))}" for label, value in fields]
+    blocks: list[Block] = [section(f"*{esc(card.title)}*")]
+    for i in range(0, len(shown), MAX_FIELDS):
+        blocks.append(section(" ", fields=shown[i : i + MAX_FIELDS]))
+    if not shown:
+        blocks.append(section("No details recorded."))
+    if card.breakdown:
+        blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
+    if card.history:
+        blocks.append(context(*(esc_mentions(h) for h in card.history[-MAX_CONTEXT_ELEMENTS:])))
+    if card.portal_url:
+        blocks.append(actions(button("Open in the portal", "open_portal", url=card.portal_url)))
+    return fit(blocks)
 
 
 # --- Nudges ----------------------------------------------------------------------------------
