@@ -133,7 +133,17 @@ def world(teams: dict[str, Team]) -> dict[str, object]:
         priority=10, team=ml, field=AllocationRule.Field.SUB_ACCOUNT, pattern="ml-*"
     )
     job = ImportJob.objects.create(file_name="oct.csv", path="/nonexistent", batch=b)
+    from metrics.models import RemediationPolicy
+
+    policy = RemediationPolicy.objects.create(
+        name="Cap ml-platform at 100%",
+        trigger="budget",
+        team=ml,
+        action_kind="budget_cap",
+        params={"application_key": "chat"},
+    )
     return {
+        "policy": policy,
         "team": ml,
         "batch": b,
         "import_job": job,
