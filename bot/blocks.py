@@ -615,6 +615,7 @@ class WeeklySummary:
     recommendation: str = ""
     learning: str = ""
     portal_url: str = ""
+    board_report: tuple[str, str] | None = None  # (month label, PDF url): first summary of a month
 
 
 def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
@@ -633,6 +634,9 @@ def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
         blocks.append(section(f"*Top recommendation*\n{esc(s.recommendation)}"))
     if s.learning:
         blocks.append(section(f"*Learning*\n{esc(s.learning)}"))
+    if s.board_report:
+        label, url = s.board_report
+        blocks.append(section(f"*Board report*\n<{url}|{esc(label)} (PDF)> is ready."))
     if s.portal_url:
         blocks.append(actions(button("Open in the portal", "open_portal", url=s.portal_url)))
     return fit(blocks)

@@ -289,6 +289,8 @@ def _sync_exam(source: ExamSource | None, report: SyncReport) -> None:
         "max_attempts": source.max_attempts,
         "attempt_window_months": source.attempt_window_months,
         "waiting_days": list(source.waiting_days),
+        # Strings: JSON keeps the Decimal exact (0.3 stays "0.3").
+        "difficulty_mix": {level: str(share) for level, share in source.difficulty_mix.items()},
         "validity_months": source.validity_months,
         "version": source.version,
         "retired": False,

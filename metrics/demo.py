@@ -27,12 +27,18 @@ def seed_usage(out: TextIO, *, days: int = 60, rows: int = 20_000) -> None:
         out.write("No demo teams: skipping demo usage.\n")
         return
     for slug, team in teams.items():
-        for pattern in (generator.openai_project(slug), generator.anthropic_workspace(slug)):
-            AllocationRule.objects.get_or_create(
+        names = {
+            generator.openai_project(slug): f"{team.name} (OpenAI project)",
+            generator.anthropic_workspace(slug): f"{team.name} (Anthropic workspace)",
+        }
+        for pattern, name in names.items():
+            rule, _ = AllocationRule.objects.get_or_create(
                 field=AllocationRule.Field.APPLICATION,
                 pattern=pattern,
                 defaults={"team": team, "priority": 50, "note": "demo"},
             )
+            if not rule.application_name:  # readable names on the dashboards
+                AllocationRule.objects.filter(pk=rule.pk).update(application_name=name)
         Budget.objects.get_or_create(
             team=team,
             application_key="",

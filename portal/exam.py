@@ -6,8 +6,9 @@ Everything that makes the exam fair is decided here, on the server:
   `max_attempts` attempts started in the last `attempt_window_months`; after the n-th failed
   attempt since the last pass, a wait of `waiting_days[n-1]` days (the last entry repeats);
   a holder of a valid credential may re-take it only in the renewal window before expiry.
-- Drawing: `Exam.questions_per_domain()` questions from each domain's active bank, chosen with
-  the system's CSPRNG; questions and each question's choices are shuffled per attempt.
+- Drawing: `Exam.blueprint()` questions per domain and difficulty from the active bank (every
+  attempt has the same domain x difficulty mix), chosen with the system's CSPRNG; questions
+  and each question's choices are shuffled per attempt.
 - Timer: `deadline = started_at + duration`. Saving an answer after the deadline is refused;
   grading counts only answers saved by the deadline. An attempt left open past its deadline is
   graded on the next request that touches it (or by `portal.tasks.finalize_expired_attempts`).
@@ -178,20 +179,30 @@ def exam_eligibility(
 
 
 def _draw(exam: Exam) -> list[tuple[Question, str]]:
-    """Question ids per domain by weight, shuffled across domains."""
+    """Questions by the exam's blueprint (`Exam.blueprint()`: per domain by weight, and within
+    each domain per difficulty by `difficulty_mix`), so that every attempt has the same mix;
+    shuffled across domains."""
     drawn: list[tuple[Question, str]] = []
-    quotas = exam.questions_per_domain()
-    if not quotas:
+    blueprint = exam.blueprint()
+    if not blueprint:
         raise ExamUnavailable("The exam has no active domains.")
-    bank = Question.objects.exam_bank().filter(domain__in=list(quotas)).only("id", "domain")
-    by_domain: dict[str, list[Question]] = defaultdict(list)
+    domains = sorted({domain for domain, _ in blueprint})
+    bank = (
+        Question.objects.exam_bank()
+        .filter(domain__in=domains)
+        .only("id", "domain", "difficulty")
+        .order_by("pk")
+    )
+    by_cell: dict[tuple[str, str], list[Question]] = defaultdict(list)
     for question in bank:
-        by_domain[question.domain].append(question)
-    for domain, count in quotas.items():
-        pool = by_domain.get(domain, [])
+        by_cell[(question.domain, question.difficulty)].append(question)
+        by_cell[(question.domain, "")].append(question)  # "" = any difficulty
+    for (domain, level), count in blueprint.items():
+        pool = by_cell.get((domain, level), [])
         if len(pool) < count:
+            label = f"{domain} ({level})" if level else domain
             raise ExamUnavailable(
-                f"The question bank for {domain} has {len(pool)} questions; {count} are needed."
+                f"The question bank for {label} has {len(pool)} questions; {count} are needed."
             )
         drawn.extend((question, domain) for question in _rng.sample(pool, count))
     _rng.shuffle(drawn)

@@ -46,7 +46,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
         responses={200: TeamForecastSerializer, 400: ERROR_400, 404: ERROR_404},
     )
     @action(detail=True, methods=["get"])
-    def forecast(self, request: Request, slug: str | None = None) -> Response:
+    def forecast(self, request: Request, slug: str | None = None, **kwargs: object) -> Response:
         """Month-end spend forecast of the team (expected, with a low-high range) and how it
         compares with the team's budget in that currency (metrics.forecast explains how)."""
         team = self.get_object()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -274,7 +275,18 @@ def xapi_statements(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("portal.export_xapi"):
         raise PermissionDenied
     since_raw = request.GET.get("since", "")
-    since: datetime | None = parse_datetime(since_raw) if since_raw else None
+    since: datetime | None = None
+    if since_raw:
+        try:
+            since = parse_datetime(since_raw)  # None when malformed, ValueError when impossible
+        except ValueError:
+            since = None
+        if since is None:
+            return JsonResponse(
+                {"error": f"since is not an ISO 8601 date-time: {since_raw[:40]!r}"}, status=400
+            )
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since, UTC)
     response = JsonResponse(xapi_export(since=since))
     response["X-Experience-API-Version"] = "1.0.3"
     return response

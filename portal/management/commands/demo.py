@@ -57,7 +57,7 @@ class Command(BaseCommand):
         self.stdout.write("Database migrated.")
         call_command("collectstatic", interactive=False, verbosity=0)
         available = get_commands()
-        for name in ("sync_curriculum", "seed_demo"):
+        for name in ("sync_curriculum", "sync_rubrics", "seed_demo"):
             if name in available:
                 call_command(name, stdout=self.stdout)
         if options["setup_only"]:
