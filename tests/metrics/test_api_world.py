@@ -131,7 +131,17 @@ def world(teams: dict[str, Team]) -> dict[str, object]:
     rule = AllocationRule.objects.create(
         priority=10, team=ml, field=AllocationRule.Field.SUB_ACCOUNT, pattern="ml-*"
     )
+    from metrics.models import RemediationPolicy
+
+    policy = RemediationPolicy.objects.create(
+        name="Cap ml-platform at 100%",
+        trigger="budget",
+        team=ml,
+        action_kind="budget_cap",
+        params={"application_key": "chat"},
+    )
     return {
+        "policy": policy,
         "team": ml,
         "batch": b,
         "record": rec_ml,

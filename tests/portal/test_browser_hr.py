@@ -162,7 +162,7 @@ def test_hr_journey_in_chromium(page, live_server, people, rubric, curriculum, s
         )
     data = saved.read_bytes()
     reader = PdfReader(io.BytesIO(data))
-    text = "\n".join(p.extract_text() for p in reader.pages)
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "Ada First" in text and "Candidate for Test role" in text
     assert "Ran unit economics for a 40-team platform" in text
     assert tuple(round(float(x)) for x in reader.pages[0].mediabox[2:]) == (595, 842)  # en-GB
