@@ -10,12 +10,18 @@ from metrics.api.policies import PolicyViewSet
 from metrics.api.recommendations import RecommendationViewSet
 from metrics.api.records import RecordViewSet
 from metrics.api.spend import ComparisonApi, DriversApi, KpiApi, RankingApi, SpendApi
-from metrics.api.views import AllocationRuleViewSet, ImportBatchViewSet, TeamViewSet
+from metrics.api.views import (
+    AllocationRuleViewSet,
+    ImportBatchViewSet,
+    ImportJobViewSet,
+    TeamViewSet,
+)
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet, basename="team")
 router.register("allocation-rules", AllocationRuleViewSet, basename="allocation-rule")
 router.register("imports", ImportBatchViewSet, basename="import")
+router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("records", RecordViewSet, basename="record")
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("alerts", AlertViewSet, basename="alert")

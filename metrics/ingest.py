@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from metrics.allocation import Allocator
 from metrics.locks import ledger_lock
-from metrics.models import CostRecord, ImportBatch, Team
+from metrics.models import CostRecord, ImportBatch, ImportJob, Team
 from metrics.names import application_names_refresh
 from metrics.pricing import batch_reprice_scope, reprice_rows
 from metrics.rollups import rebuild_rollups
@@ -139,7 +139,6 @@ def billing_import(
         for attempt, parse in enumerate(parses):
             try:
                 with transaction.atomic():
-                    ledger_lock()
                     batch = ImportBatch.objects.create(
                         sha256=sha, source=parser.NAME, file_name=name, created_by=user
                     )
@@ -169,6 +168,20 @@ def billing_import(
         return ImportResult(batch=existing, created=False)
     _keep_copy(path, batch)
     return result
+
+
+def import_precheck(path: Path, *, source: str = "auto", display_name: str | None = None) -> None:
+    """What an upload can be refused for at once, before it is queued: empty, over the
+    limits (metrics/sources/limits.py), or of no known format. Raises IngestError."""
+    name = display_name or str(path)
+    if path.stat().st_size == 0:
+        raise IngestError(name, 0, "-", "the file is empty")
+    scan_file(path, name=name)
+    try:
+        registry.detect(path, source)
+    except IngestError as exc:
+        exc.file = name
+        raise
 
 
 def billing_import_bytes(
@@ -216,6 +229,79 @@ def store_upload(name: str, chunks: Iterable[bytes], size: int | None = None) ->
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+# --- Queued imports (the upload API, `import_billing` with workers) ----------------------------
+
+
+def progress_path(job: ImportJob) -> Path:
+    """Rows done so far, written by the worker outside the import's transaction (which
+    other connections cannot see into) and read by the status API."""
+    return Path(settings.MEDIA_ROOT) / "incoming" / f"job-{job.pk}.progress"
+
+
+def job_rows_done(job: ImportJob) -> int:
+    if job.status != ImportJob.Status.RUNNING:
+        return job.rows_done
+    try:
+        return int(progress_path(job).read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+class _JobProgress:
+    def __init__(self, job: ImportJob) -> None:
+        self.path = progress_path(job)
+        self.rows = 0
+        self.written = 0.0
+
+    def __call__(self, rows: int) -> None:
+        self.rows += rows
+        now = time.monotonic()
+        if now - self.written >= 0.5:
+            self.written = now
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(str(self.rows))
+            tmp.replace(self.path)
+
+
+def import_job_run(job_id: int) -> ImportJob:
+    """Run one queued import. Safe to run twice: a finished job is left as it is, and a job
+    whose worker died mid-import (nothing of it was committed) simply runs again."""
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    job.status = ImportJob.Status.RUNNING
+    progress = _JobProgress(job)
+    progress.path.parent.mkdir(parents=True, exist_ok=True)
+    fields: dict[str, Any]
+    try:
+        result = billing_import(
+            Path(job.path),
+            source=job.source,
+            user=job.created_by,
+            display_name=job.file_name,
+            progress=progress,
+        )
+    except IngestError as exc:
+        fields = {"status": ImportJob.Status.FAILED, "error": str(exc)}
+    else:
+        fields = {
+            "status": ImportJob.Status.DONE,
+            "batch": result.batch,
+            "already_imported": not result.created,
+            "rows_done": result.batch.row_count,
+        }
+    fields["finished_at"] = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    progress.path.unlink(missing_ok=True)
+    if job.delete_after:
+        Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
 
 
 def _keep_copy(path: Path, batch: ImportBatch) -> None:
@@ -290,6 +376,12 @@ def _load(
         clock = time.perf_counter()
     if rows == 0:
         raise IngestError(name, 0, "-", "the file has no billing rows")
+    clock = time.perf_counter()
+    # Parsing and writing this batch's own rows needs no lock (parallel imports overlap
+    # there); from here on the ledger is shared: replacement, pricing and rollups run under
+    # the ledger lock, one import at a time, each seeing the ones committed before it.
+    ledger_lock()
+    timings["wait_for_lock"] = time.perf_counter() - clock
     clock = time.perf_counter()
     if connection.vendor == "postgresql" and rows >= 50_000:
         # Fresh statistics after a bulk load, or the planner keeps thinking the table is
@@ -542,4 +634,12 @@ def describe(result: ImportResult) -> str:
     if s["replaced_rows"]:
         lines.append(f"  replaced {s['replaced_rows']} rows of older imports of the same period")
     lines.extend(f"  warning: {w}" for w in s.get("warnings", []))
+    seconds = s.get("seconds") or {}
+    if seconds:
+        total = sum(seconds.values())
+        rate = f", {s['rows'] / total:,.0f} rows/s" if total else ""
+        lines.append(
+            f"  phases ({total:.1f} s{rate}): "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
+        )
     return "\n".join(lines)

@@ -134,6 +134,41 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({self.source}, {self.row_count} rows)"
 
 
+class ImportJob(models.Model):
+    """One queued import of one file (an upload, or a file of `import_billing` given to the
+    workers): its progress while it runs, then its batch and summary or its error."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=500, help_text="The name the user gave the file")
+    path = models.CharField(max_length=1000, help_text="Where the file waits to be imported")
+    source = models.CharField(max_length=32, default="auto")
+    delete_after = models.BooleanField(
+        default=True, help_text="Delete the file once imported (uploads; not the user's files)"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    already_imported = models.BooleanField(default=False)
+    error = models.TextField(blank=True, help_text="file:row:column: reason")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+
 class AllocationRule(models.Model):
     """Maps records to a team. Lower priority numbers win; the first match allocates."""
 

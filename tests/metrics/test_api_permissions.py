@@ -62,7 +62,9 @@ MATRIX = [
     ("patch", "/api/v1/allocation-rules/{id}/", "rule", "", {"note": "x"}, LEDGER_ADMIN),
     ("delete", "/api/v1/allocation-rules/{id}/", "rule", "", None, LEDGER_ADMIN | {"admin": 204}),
     ("get", "/api/v1/imports/", None, "", None, LEDGER_ADMIN),
-    ("post", "/api/v1/imports/", None, "", "upload", LEDGER_ADMIN | {"admin": 201}),
+    ("post", "/api/v1/imports/", None, "", "upload", LEDGER_ADMIN | {"admin": 202}),
+    ("get", "/api/v1/import-jobs/", None, "", None, LEDGER_ADMIN),
+    ("get", "/api/v1/import-jobs/{id}/", "import_job", "", None, LEDGER_ADMIN),
     ("get", "/api/v1/imports/{id}/", "batch", "", None, LEDGER_ADMIN),
     # spend and KPIs: own teams by default; a named team one may not see is 404
     ("get", "/api/v1/spend/", None, PERIOD, None, E(200, 200, 200, 403, 200, 403)),
