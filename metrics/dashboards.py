@@ -311,8 +311,11 @@ def spend_view(
     and of `name_keys`), the budgets, and with `with_advice` open alerts and
     recommendations."""
     prev = queries.previous_window(q.start, q.end)
-    window_start = forecast.series_window(min(q.end - timedelta(days=1), today))[0]
-    cube_start = min(prev[0], window_start, month_start(q.start))
+    last = min(q.end - timedelta(days=1), today)
+    cube_start = min(prev[0], month_start(last))
+    if month_start(last) == month_start(today):
+        # This month's forecast reads the last four weeks, perhaps before the period.
+        cube_start = min(cube_start, forecast.series_window(today)[0])
     rows = queries.spend_cube(q, start=cube_start)
     compared = (min(prev[0], q.start), q.end)
     if q.scope.is_org and not q.models and not q.applications:
@@ -534,3 +537,17 @@ def _model_mix(cube: Sequence[dict[str, Any]], col: str, currency: str) -> list[
         }
         for (m, k), v in sorted(sums.items())
     ]
+
+
+def pivot(
+    rows: Iterable[dict[str, Any]], row: str, column: str, value: str
+) -> tuple[list[str], list[tuple[Any, list[Any]]]]:
+    """Long rows as a table: (column keys in first-seen order, [(row key, [value or None per
+    column])] in row order). For the tables behind the charts: one line per day."""
+    columns: dict[str, None] = {}
+    table: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        columns.setdefault(r[column], None)
+        table.setdefault(r[row], {})[r[column]] = r[value]
+    keys = list(columns)
+    return keys, [(k, [cells.get(c) for c in keys]) for k, cells in table.items()]

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from metrics.locks import job_lock
-from metrics.models import WorkerHeartbeat
+from metrics.models import ImportJob, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,30 @@ def reallocate() -> int:
     from metrics.services import ledger_reallocate
 
     return ledger_reallocate()
+
+
+# --- Queued imports ------------------------------------------------------------------------
+
+IMPORT_TIME_LIMIT = 55 * 60  # under the broker visibility timeout (1 h), see settings
+
+
+@shared_task(
+    name="metrics.import_file",
+    acks_late=True,  # a worker killed mid-import: the broker hands the file to another one
+    reject_on_worker_lost=True,
+    time_limit=IMPORT_TIME_LIMIT,
+    soft_time_limit=IMPORT_TIME_LIMIT - 60,
+)
+def import_file(job_id: int) -> str:
+    """Import the file of one ImportJob (one file per task). Safe to run twice."""
+    from metrics.ingest import import_job_run
+
+    return import_job_run(job_id).status
+
+
+def queue_import(job: ImportJob) -> None:
+    """Send the job to the workers once the transaction that created it commits."""
+    transaction.on_commit(lambda: import_file.delay(job.pk))
 
 
 # --- Provider pulls ------------------------------------------------------------------------

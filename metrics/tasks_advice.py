@@ -50,11 +50,13 @@ def carbon_backfill() -> None:
 def refresh_recommendations() -> None:
     """Daily: find savings and upsert recommendations. Never two at once (a lock in the
     shared cache); a run is idempotent anyway."""
+    from metrics.policies import policies_evaluate_recommendations
     from metrics.recommendations import recommendation_refresh
 
     with job_lock("refresh_recommendations", ADVICE_LOCK_SECONDS) as mine:
         if mine:
             recommendation_refresh()
+            policies_evaluate_recommendations()  # the Run stage: policies propose actions
 
 
 @shared_task(name="metrics.action_execute", ignore_result=True, time_limit=300, soft_time_limit=270)

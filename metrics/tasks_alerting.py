@@ -1,4 +1,5 @@
-"""Celery beat jobs for budgets, anomalies and snoozed alerts (conventions: metrics/tasks.py).
+"""Celery beat jobs for budgets, anomalies (both then let remediation policies propose
+actions: metrics.policies), snoozed alerts and remediation outcomes (conventions: metrics/tasks.py).
 
 Each job is idempotent (alerts are keyed by `Alert.dedupe_key`) and cannot overlap another
 run of itself: `single_run` takes a lock in the shared cache (the database cache by default,
@@ -41,11 +42,14 @@ def evaluate_budgets() -> list[int]:
     """Check every active budget as of now (each team on its local date); returns the ids
     of the alerts to announce."""
     from metrics.budgets import budgets_evaluate_now
+    from metrics.policies import policies_evaluate_alerts
 
     with single_run("evaluate_budgets") as mine:
         if not mine:
             return []
-        return [a.pk for a in budgets_evaluate_now(now=timezone.now())]
+        alerts = budgets_evaluate_now(now=timezone.now())
+        policies_evaluate_alerts()
+        return [a.pk for a in alerts]
 
 
 @shared_task(
@@ -57,6 +61,7 @@ def detect_anomalies(start: str = "", end: str = "") -> list[int]:
     """Check [start, end) (ISO dates; default yesterday and today, UTC ledger days: billing
     data for yesterday often arrives late) for spend anomalies; returns new alert ids."""
     from metrics.anomalies import anomalies_detect
+    from metrics.policies import policies_evaluate_alerts
 
     today = timezone.now().date()
     first = date.fromisoformat(start) if start else today - timedelta(days=1)
@@ -64,7 +69,9 @@ def detect_anomalies(start: str = "", end: str = "") -> list[int]:
     with single_run("detect_anomalies") as mine:
         if not mine:
             return []
-        return [a.pk for a in anomalies_detect(start=first, end=last)]
+        alerts = anomalies_detect(start=first, end=last)
+        policies_evaluate_alerts()  # the Run stage: policies propose actions
+        return [a.pk for a in alerts]
 
 
 @shared_task(name="metrics.wake_snoozed_alerts", ignore_result=True, time_limit=60)
@@ -73,3 +80,11 @@ def wake_snoozed_alerts() -> int:
     from metrics.alerts import alerts_wake_snoozed
 
     return alerts_wake_snoozed(now=timezone.now())
+
+
+@shared_task(name="metrics.measure_action_outcomes", ignore_result=True, time_limit=600)
+def measure_action_outcomes() -> int:
+    """Daily: spend before/after of executed remediation actions (conditional updates)."""
+    from metrics.remediation import actions_measure_outcomes
+
+    return actions_measure_outcomes(now=timezone.now())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import csv
+import functools
 import io
 import os
 import re
@@ -269,7 +270,9 @@ def visible_evaluations(viewer: Any, person: User) -> list[Evaluation]:
     return list(latest.values())
 
 
+@functools.lru_cache(maxsize=1024)
 def qr_data_uri(url: str) -> str:
+    """The QR code of `url` as an SVG data URI (a pure function of the URL: memoized)."""
     return str(segno.make(url, error="m").svg_data_uri(scale=4, border=4, dark="#000"))
 
 

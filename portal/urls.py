@@ -3,7 +3,7 @@ from django.urls import path, reverse_lazy
 
 from portal import views
 from portal.throttle import ThrottledLoginView
-from portal.views import accounts, credentials, exam, hr, learn, people, spend
+from portal.views import accounts, credentials, exam, hr, learn, people, remediation, spend
 
 app_name = "portal"
 
@@ -53,6 +53,13 @@ urlpatterns = [
     path("dashboard/records/", spend.records, name="spend_records"),
     path("dashboard/records.csv", spend.records_csv, name="spend_records_csv"),
     path("dashboard/org/board-report/", spend.board_report_download, name="board_report"),
+    path("remediation/", remediation.actions_list, name="remediation"),
+    path("remediation/<int:action_id>/", remediation.action_detail, name="remediation_action"),
+    path(
+        "remediation/<int:action_id>/<str:decision>/",
+        remediation.action_decide,
+        name="remediation_decide",
+    ),
     path("learn/xapi.json", learn.xapi_statements, name="xapi_statements"),
     path("learn/<slug:slug>/", learn.module_detail, name="module_detail"),
     path("learn/<slug:slug>/read/", learn.section_read, name="section_read"),

@@ -195,7 +195,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded and generated files (billing uploads, demo usage, PDFs): one folder per instance.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))).resolve()
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI FinOps <noreply@example.com>")
@@ -300,6 +301,11 @@ ANTHROPIC_API_BASE_URL = env.str("ANTHROPIC_API_BASE_URL", default="https://api.
 REMEDIATION_WEBHOOK_URL = env.str("REMEDIATION_WEBHOOK_URL", default="")
 REMEDIATION_WEBHOOK_SECRET = env.str("REMEDIATION_WEBHOOK_SECRET", default="")
 REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=10.0)
+# The LiteLLM-proxy executor of remediation actions (metrics.remediation.LiteLLMExecutor).
+LITELLM_PROXY_URL = env.str("LITELLM_PROXY_URL", default="")
+LITELLM_MASTER_KEY = env.str("LITELLM_MASTER_KEY", default="")
+# Days of spend compared before and after a remediation action ran.
+REMEDIATION_OUTCOME_DAYS = env.int("REMEDIATION_OUTCOME_DAYS", default=7)
 # Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")

@@ -52,6 +52,9 @@ class ActionSerializer(serializers.ModelSerializer[RemediationAction]):
             "executed_at",
             "dry_run_result",
             "result",
+            "policy",
+            "expected_effect",
+            "outcome",
             "can_approve",
         ]
         read_only_fields = fields

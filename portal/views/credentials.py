@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal import conf
 from portal import credentials as service
 from portal.forms import RevokeForm
-from portal.models import Credential, Profile
+from portal.models import Credential, Evaluation, Profile
 from portal.views import signed_in
 
 
@@ -25,7 +25,14 @@ def my_credentials(request: HttpRequest) -> HttpResponse:
     me = signed_in(request)
     items = Credential.objects.for_user(me).select_related("exam")
     paper = Profile.objects.filter(user=me).values_list("paper_size", flat=True).first() or ""
-    return render(request, "portal/credentials/mine.html", {"credentials": items, "paper": paper})
+    shared = Evaluation.objects.filter(subject=me, shared_with_subject=True).select_related(
+        "rubric_version__rubric"
+    )
+    return render(
+        request,
+        "portal/credentials/mine.html",
+        {"credentials": items, "paper": paper, "evaluations": shared},
+    )
 
 
 @require_GET

@@ -180,6 +180,14 @@ def evaluation_detail(request: HttpRequest, evaluation_id: UUID) -> HttpResponse
             messages.success(request, "Evaluation saved.")
             return redirect("portal:hr_evaluation", evaluation_id=evaluation.public_id)
     rows = {row.competency: row for row in evaluation.levels.all()}
+    if error:  # show what was typed, not what is stored, next to the error
+        for slug, row in rows.items():
+            row.level = request.POST.get(f"level-{slug}", row.level)
+            row.note = request.POST.get(f"note-{slug}", row.note)
+            row.interview_notes = request.POST.get(f"interview-{slug}", row.interview_notes)
+        evaluation.recommendation = request.POST.get("recommendation", "")
+        evaluation.summary = request.POST.get("summary", "")
+        evaluation.shared_with_subject = request.POST.get("shared") == "on"
     competencies = [
         {
             **c,

@@ -16,6 +16,7 @@ from portal import learning
 from portal.accounts import AccountError, user_invite
 from portal.credentials import can_revoke
 from portal.forms import InviteForm, RevokeForm
+from portal.hr import evaluations_visible_to
 from portal.models import Credential
 from portal.people import can_view_people, people_visible_to
 from portal.views import signed_in
@@ -67,6 +68,7 @@ def person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "credentials": Credential.objects.for_user(person).select_related("exam"),
             "can_revoke": can_revoke(request.user),
             "form": RevokeForm(),
+            "evaluations": evaluations_visible_to(request.user).filter(subject=person),
         },
     )
 

@@ -179,6 +179,8 @@ def _common(request: HttpRequest, f: Filters, view: dashboards.SpendView) -> dic
             )
             for name, label in dashboards.KPI_NAMES.items()
         ],
+        "daily_table": dashboards.pivot(view.daily, "day", "key", "amount"),
+        "kpi_table": dashboards.pivot(view.kpi_trend, "day", "kpi", "value"),
         "changes": {c: view.change(c) for c in view.comparison.totals},
         "comparison_note": dashboards.comparison_note(view.comparison),
         "compared_span": dashboards.compared_span(view.comparison),

@@ -180,6 +180,8 @@ def fuzz_world(people, teams, certified, curriculum, django_user_model):
         "token": ["bogus-token", "set-password"],
         "app_label": ["metrics", "portal", "auth"],
         "format": ["json", "csv", "api"],
+        "action_id": [str(objects["action"].pk)],
+        "decision": ["approve", "reject"],
     }
     return {"users": users, "real": real}
 

@@ -232,3 +232,21 @@ def test_comparison_shows_levels_exam_domains_and_credential_status(
         and rows[1].exam is None
         and rows[1].credential_state == "No credential"
     )
+
+
+def test_leads_and_people_find_the_evaluations_they_may_read(certified, rubric, people, client):
+    evaluation = evaluation_start(subject=people["engineer"], rubric=rubric, by=people["hr"])
+    url = reverse("portal:hr_evaluation", kwargs={"evaluation_id": evaluation.public_id})
+    detail = reverse("portal:person_detail", kwargs={"user_id": people["engineer"].pk})
+    client.force_login(people["lead"])
+    assert url in client.get(detail).content.decode()
+    page = client.get(url).content.decode()
+    assert "Save the evaluation" not in page  # read only for a lead
+    assert client.post(url, {"recommendation": "no"}).status_code == 403
+    client.force_login(people["engineer"])
+    assert url not in client.get(reverse("portal:my_credentials")).content.decode()
+    assert client.get(url).status_code == 404
+    evaluation.shared_with_subject = True
+    evaluation.save()
+    assert url in client.get(reverse("portal:my_credentials")).content.decode()
+    assert client.get(url).status_code == 200

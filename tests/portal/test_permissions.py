@@ -89,6 +89,11 @@ MATRIX = {
     "hr_bulk_status": row(LOGIN, 403, 403, 403, 200, 403, 403),
     "hr_bulk_download": row(LOGIN, 403, 403, 403, 404, 403, 403),  # HR's own, not built yet
     "hr_log": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    # The Run stage: everyone signed in sees the actions of their teams (none here); an
+    # action id they may not see (here: none exists) is 404 for reading and deciding.
+    "remediation": signed_in(200, private=False),
+    "remediation_action": signed_in(404),
+    "remediation_decide": signed_in(404, method="post"),
     "my_summary": signed_in(200),
     "paper_preference": signed_in(302, method="post"),
 }
@@ -166,6 +171,8 @@ def kwargs_for(name, world):
         "person_summary": {"user_id": world["users"]["owner"].pk},
         "hr_bulk_status": {"batch_id": world["batch"].pk},
         "hr_bulk_download": {"batch_id": world["batch"].pk},
+        "remediation_action": {"action_id": 999999},
+        "remediation_decide": {"action_id": 999999, "decision": "approve"},
     }.get(name, {})
 
 

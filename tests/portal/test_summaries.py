@@ -34,7 +34,8 @@ LETTER = (612, 792)
 
 
 def pdf_text(data: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    """Each page's text, whitespace normalized (table cells wrap their lines)."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages]
 
 
 def pdftotext(data: bytes, tmp_path: Path) -> str:
