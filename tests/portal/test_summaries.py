@@ -387,3 +387,39 @@ def test_credential_document_unchanged_by_summaries(certified):
     before = Credential.objects.get(pk=certified.pk).document
     summary_pdf(summary_build(person=certified.user, evaluations=[]))
     assert Credential.objects.get(pk=certified.pk).document == before
+
+
+def test_a_zip_task_that_dies_half_way_is_retried_without_duplicates(
+    certified, people, settings, tmp_path, monkeypatch
+):
+    import portal.summaries as summaries
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    batch = SummaryBatch.objects.create(
+        requested_by=people["hr"],
+        subject_ids=[people["engineer"].pk, people["outsider"].pk, people["teammate"].pk],
+        total=3,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    real = summaries.summary_pdf
+    calls = {"n": 0}
+
+    def dies_on_the_second(summary, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise MemoryError("worker killed")
+        return real(summary, **kwargs)
+
+    monkeypatch.setattr(summaries, "summary_pdf", dies_on_the_second)
+    with pytest.raises(MemoryError):
+        batch_build(str(batch.pk))
+    batch.refresh_from_db()
+    assert batch.status == SummaryBatch.Status.FAILED and batch.file == ""
+    assert list((tmp_path / "media" / "summaries").iterdir()) == []  # the partial ZIP is gone
+    assert SummaryDownload.objects.filter(batch=batch).count() == 1  # the one written
+    batch = batch_build(str(batch.pk))  # the retry
+    assert batch.status == SummaryBatch.Status.DONE and batch.attempts == 2
+    with zipfile.ZipFile(Path(settings.MEDIA_ROOT) / batch.file) as archive:
+        names = archive.namelist()
+    assert len(names) == len(set(names)) == 4
+    assert SummaryDownload.objects.filter(batch=batch).count() == 3  # no duplicate log rows
