@@ -67,10 +67,17 @@ class Eligibility:
     active_credential: Credential | None = None
     renewal: bool = False
     history: list[ExamAttempt] = field(default_factory=list)  # finished attempts, newest first
+    renewal_opens_at: datetime | None = None  # with a valid credential: when re-taking opens
+    credential_reason: str = ""  # the reason (among `reasons`) that is only "already certified"
 
     @property
     def can_start(self) -> bool:
         return self.open_attempt is None and not self.reasons
+
+    @property
+    def other_reasons(self) -> list[str]:
+        """What stands in the way besides holding a valid credential (that one is good news)."""
+        return [reason for reason in self.reasons if reason != self.credential_reason]
 
     @property
     def attempts_left(self) -> int:
@@ -84,12 +91,14 @@ def exam_eligibility(
     now: datetime | None = None,
     completed_ids: set[int] | None = None,
     credentials: list[Credential] | None = None,
+    catalogue: list[Module] | None = None,
 ) -> Eligibility:
     """Whether `user` may start an attempt now, and if not, why and from when. Read-only
     apart from grading this user's attempt left open past its deadline.
 
-    completed_ids (module ids the user completed) and credentials (the user's credentials)
-    may be passed by a caller that already loaded them, to save queries.
+    completed_ids (module ids the user completed), credentials (the user's credentials) and
+    catalogue (Module.objects.catalogue()) may be passed by a caller that already loaded them,
+    to save queries.
     """
     moment = now or timezone.now()
     result = Eligibility(exam=exam)
@@ -104,7 +113,8 @@ def exam_eligibility(
     if result.open_attempt is not None:
         return result
 
-    required = list(Module.objects.catalogue().filter(required_for_exam=True))
+    modules = catalogue if catalogue is not None else list(Module.objects.catalogue())
+    required = [module for module in modules if module.required_for_exam]
     done = completed_ids if completed_ids is not None else completed_module_ids(user)
     result.missing_modules = [module for module in required if module.pk not in done]
     if result.missing_modules:
@@ -150,12 +160,14 @@ def exam_eligibility(
     if active is not None:
         result.active_credential = active
         opens = active.expires_at - timedelta(days=conf.renewal_window_days())
+        result.renewal_opens_at = opens
         if opens > moment:
             waits.append(opens)
-            result.reasons.append(
-                "You hold a valid credential; renewal opens "
+            result.credential_reason = (
+                f"You hold a valid credential; renewal opens on {opens:%Y-%m-%d}, "
                 f"{conf.renewal_window_days()} days before it expires."
             )
+            result.reasons.append(result.credential_reason)
         else:
             result.renewal = True
     if waits:

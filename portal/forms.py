@@ -68,7 +68,12 @@ class InviteForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     team = forms.ModelChoiceField(
-        label="Team (optional)", queryset=Team.objects.all(), required=False
+        label="Team",
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label="No team (learning only)",
+        help_text="Their spend pages and Slack answers show this team's costs. Without a team "
+        "they can learn but see no spend until a FinOps admin adds them to one.",
     )
 
     def clean_email(self) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -98,10 +100,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/learn/catalogue.html", {"tracks": tracks})
 
 
-@login_required
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user = signed_in(request)
+def learning_overview(user: User) -> dict[str, Any]:
+    """Where a learner stands (modules, tracks, exam, credentials): "my learning" and home."""
     board = learning.learner_dashboard(user)
     exam = current_exam()
     credentials = list(Credential.objects.for_user(user).select_related("exam"))
@@ -112,12 +112,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             exam=exam,
             completed_ids={status.module.pk for status in board.done},
             credentials=credentials,
+            catalogue=[status.module for summary in board.tracks for status in summary.modules],
         )
-    return render(
-        request,
-        "portal/learn/dashboard.html",
-        {"board": board, "exam": exam, "eligibility": eligibility, "credentials": credentials},
-    )
+    return {"board": board, "exam": exam, "eligibility": eligibility, "credentials": credentials}
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/learn/dashboard.html", learning_overview(signed_in(request)))
 
 
 def _module(slug: str) -> Module:
@@ -233,17 +236,18 @@ def quiz(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method != "GET":
         return HttpResponse(status=405)
     open_attempt, last = quiz_service.latest_attempts(user, module)
-    version = get_object_or_404(ModuleVersion, module=module, version=module.current_version)
     questions = quiz_service.quiz_questions(module)
     if open_attempt is None and last is None:
         open_attempt = quiz_service.quiz_attempt_start(
-            user=user, module=module, questions=questions, version=version, latest=(None, None)
+            user=user, module=module, questions=questions, latest=(None, None)
         )
     attempt = open_attempt or last
     assert attempt is not None
-    attempt_count = 0
-    if last is not None:
-        attempt_count = QuizAttempt.objects.for_user(user).filter(module=module).submitted().count()
+    progress = (
+        ModuleProgress.objects.for_user(user)
+        .filter(module=module, module_version__version=module.current_version)
+        .first()
+    )
     return render(
         request,
         "portal/learn/quiz.html",
@@ -252,8 +256,7 @@ def quiz(request: HttpRequest, slug: str) -> HttpResponse:
             "attempt": attempt,
             "items": quiz_service.attempt_items(attempt, questions),
             "last": last,
-            "progress": learning.current_progress(user, version),
-            "attempt_count": attempt_count,
+            "progress": progress,
         },
     )
 
