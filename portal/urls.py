@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from portal import views
+from portal.throttle import ThrottledLoginView
 from portal.views import accounts, credentials, exam, hr, learn, people, remediation, spend
 
 app_name = "portal"
@@ -9,7 +10,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     # Accounts
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(

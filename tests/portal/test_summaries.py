@@ -4,6 +4,7 @@ bulk ZIP (retried without duplicates, 24-hour link), the command, the audit log.
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -38,9 +39,16 @@ def pdf_text(data: bytes) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages]
 
 
+def need(tool: str) -> None:
+    """poppler-utils: installed by `make test`; a failure in CI, a skip elsewhere."""
+    if not shutil.which(tool):
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is missing (make test installs poppler-utils)")
+        pytest.skip(f"{tool} (poppler-utils) not installed")
+
+
 def pdftotext(data: bytes, tmp_path: Path) -> str:
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext (poppler-utils) not installed")
+    need("pdftotext")
     path = tmp_path / "s.pdf"
     path.write_bytes(data)
     return subprocess.run(
@@ -52,8 +60,7 @@ def decode_qr(data: bytes, tmp_path: Path) -> list[str]:
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
 
-    if not shutil.which("pdftoppm"):
-        pytest.skip("pdftoppm (poppler-utils) not installed")
+    need("pdftoppm")
     (tmp_path / "q.pdf").write_bytes(data)
     subprocess.run(
         [
@@ -387,3 +394,39 @@ def test_credential_document_unchanged_by_summaries(certified):
     before = Credential.objects.get(pk=certified.pk).document
     summary_pdf(summary_build(person=certified.user, evaluations=[]))
     assert Credential.objects.get(pk=certified.pk).document == before
+
+
+def test_a_zip_task_that_dies_half_way_is_retried_without_duplicates(
+    certified, people, settings, tmp_path, monkeypatch
+):
+    import portal.summaries as summaries
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    batch = SummaryBatch.objects.create(
+        requested_by=people["hr"],
+        subject_ids=[people["engineer"].pk, people["outsider"].pk, people["teammate"].pk],
+        total=3,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    real = summaries.summary_pdf
+    calls = {"n": 0}
+
+    def dies_on_the_second(summary, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise MemoryError("worker killed")
+        return real(summary, **kwargs)
+
+    monkeypatch.setattr(summaries, "summary_pdf", dies_on_the_second)
+    with pytest.raises(MemoryError):
+        batch_build(str(batch.pk))
+    batch.refresh_from_db()
+    assert batch.status == SummaryBatch.Status.FAILED and batch.file == ""
+    assert list((tmp_path / "media" / "summaries").iterdir()) == []  # the partial ZIP is gone
+    assert SummaryDownload.objects.filter(batch=batch).count() == 1  # the one written
+    batch = batch_build(str(batch.pk))  # the retry
+    assert batch.status == SummaryBatch.Status.DONE and batch.attempts == 2
+    with zipfile.ZipFile(Path(settings.MEDIA_ROOT) / batch.file) as archive:
+        names = archive.namelist()
+    assert len(names) == len(set(names)) == 4
+    assert SummaryDownload.objects.filter(batch=batch).count() == 3  # no duplicate log rows
