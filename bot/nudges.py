@@ -7,7 +7,7 @@ function; the state it reads (mutes, snoozes, what was sent) lives in the databa
 decision is taken under a lock on the person and the team, so two workers never both send.
 
 Policy, in order: muted or snoozed -> never; quiet hours (evenings, nights, weekends in the
-team's time zone) -> later; the same finding as the last nudge of that kind -> never again
+person's own time zone from Slack, else the team's) -> later; the same finding as the last nudge of that kind -> never again
 ("only on change"); at most one nudge a person a day and three a week; at most two a team a day.
 """
 
@@ -152,8 +152,8 @@ def nudges_send(*, now: datetime | None = None, policy: NudgePolicy | None = Non
     for rec in recs:
         team = rec.team
         assert team is not None
-        local = people.local_now(team, now)
         for slack_user_id in recipients(team):
+            local = people.person_now(slack_user_id, team, now)
             nudge = _reserve(rec, team, slack_user_id, now, local, policy, run)
             if nudge is not None and _send(nudge, rec, team):
                 run.sent += 1
