@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,11 +16,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import ActionCard, AlertCard, alert_blocks, alert_details_blocks, alert_text, money
+from bot.blocks import AlertCard, alert_blocks, alert_details_blocks, alert_text, money, slack_date
 from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction
+from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver
-from metrics.alerts import alert_acknowledge, alert_snooze
+from metrics.alerts import alert_acknowledge, alert_snooze, last_wake
 from metrics.models import VIEW_ALL_SPEND, Alert, RemediationAction, Team
 from metrics.remediation import action_approve
 
@@ -30,7 +32,12 @@ logger = logging.getLogger(__name__)
 
 SNOOZE = timedelta(days=1)
 POST_WINDOW = timedelta(days=2)  # alerts older than this are not announced late
-VERBS = {"ack": "Acknowledged", "snooze": "Snoozed for a day", "approve": "Approved"}
+VERBS = {
+    "ack": "Acknowledged",
+    "snooze": "Snoozed for a day",
+    "approve": "Approved",
+    "reject": "Rejected",
+}
 
 
 def alert_card(alert: Alert) -> AlertCard:
@@ -38,7 +45,7 @@ def alert_card(alert: Alert) -> AlertCard:
     action = (
         RemediationAction.objects.filter(alert=alert)
         .exclude(status=RemediationAction.Status.REJECTED)
-        .select_related("approved_by")
+        .select_related("approved_by", "team", "policy")
         .order_by("-proposed_at")
         .first()
     )
@@ -47,25 +54,15 @@ def alert_card(alert: Alert) -> AlertCard:
         verb = VERBS.get(i.action, i.action)
         if i.detail:
             verb += f" {i.detail}"
-        history.append(f"{verb} by <@{i.slack_user_id}> at {i.created_at:%Y-%m-%d %H:%M} UTC")
-    action_card = None
-    if action is not None:
-        approver = ""
-        if action.approved_by is not None:
-            slack_id = people.slack_id_of(action.approved_by)
-            approver = f"<@{slack_id}>" if slack_id else action.approved_by.get_username()
-        action_card = ActionCard(
-            id=action.pk,
-            label=_action_label(action),
-            status=action.status,
-            approved_by=approver,
-        )
+        history.append(f"{verb} by <@{i.slack_user_id}> at {slack_date(i.created_at)}")
+    card_of_action = action_card(action) if action is not None else None
     amount = ""
     if alert.amount is not None:
         amount = money(alert.amount, alert.currency or "USD")
     team_name = alert.team.name if alert.team else "Whole organization"
     query = {"team": alert.team.slug} if alert.team else {}
     return AlertCard(
+        breakdown=breakdown_lines(alert),
         id=alert.pk,
         kind=alert.kind,
         title=alert.title,
@@ -75,16 +72,136 @@ def alert_card(alert: Alert) -> AlertCard:
         amount=amount,
         snoozed_until=alert.snoozed_until,
         history=tuple(history),
-        action=action_card,
+        action=card_of_action,
         portal_url=f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(query)}",
     )
 
 
+def _amount(value: Any, currency: str) -> str:
+    try:
+        return money(Decimal(str(value)), currency)
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+
+
+def alert_fields(alert: Alert) -> list[tuple[str, str]]:
+    """The alert's fields as the API gives them (GET /api/v1/alerts/<id>/), with words for
+    labels, money in one format, times in the reader's zone; empty and internal ones left
+    out (the worker's run id, the audit trail: the history shows it)."""
+    currency = alert.currency or "USD"
+    d = alert.details if isinstance(alert.details, dict) else {}
+    fields: list[tuple[str, str]] = [
+        ("Kind", alert.get_kind_display()),
+        ("Team", alert.team.name if alert.team else "Whole organization"),
+        ("Day", alert.day.isoformat()),
+        ("Status", alert.get_status_display()),
+    ]
+    if alert.amount is not None:
+        fields.append(("Amount", money(alert.amount, currency)))
+    if alert.subject:
+        label = "Model" if alert.kind == Alert.Kind.ANOMALY else "Application"
+        fields.append(
+            (
+                label,
+                readable_application(alert.subject) if label == "Application" else alert.subject,
+            )
+        )
+    if alert.kind == Alert.Kind.BUDGET:
+        if "spent" in d and "budget" in d:
+            fields.append(
+                (
+                    "Spent of budget",
+                    f"{_amount(d['spent'], currency)} of {_amount(d['budget'], currency)}",
+                )
+            )
+        if "percent" in d:
+            fields.append(("Share of the budget", f"{d['percent']}%"))
+        if "threshold" in d:
+            fields.append(("Threshold", f"{d['threshold']}%"))
+        if d.get("superseded_by"):
+            fields.append(("Superseded by", f"the {d['superseded_by']}% threshold"))
+    elif alert.kind == Alert.Kind.FORECAST:
+        if "expected" in d:
+            fields.append(("Expected month end", _amount(d["expected"], currency)))
+        if "low" in d and "high" in d:
+            fields.append(
+                ("Range", f"{_amount(d['low'], currency)} to {_amount(d['high'], currency)}")
+            )
+        if "budget" in d:
+            fields.append(("Budget", _amount(d["budget"], currency)))
+        if "month_to_date" in d:
+            fields.append(("Month to date", _amount(d["month_to_date"], currency)))
+        if "days_observed" in d:
+            fields.append(
+                (
+                    "Days observed / remaining",
+                    f"{d['days_observed']} / {d.get('days_remaining', '?')}",
+                )
+            )
+    elif alert.kind == Alert.Kind.ANOMALY:
+        if d.get("median_7d") is not None:
+            fields.append(("7-day median", _amount(d["median_7d"], currency)))
+        if d.get("median_28d") is not None:
+            fields.append(("28-day median", _amount(d["median_28d"], currency)))
+        z = d.get("zscore")
+        fields.append(
+            (
+                "Robust z-score",
+                f"{z:.1f}" if isinstance(z, (int, float)) else "above any spread (flat history)",
+            )
+        )
+        if "history_days" in d:
+            fields.append(("Days of history", str(d["history_days"])))
+        rule = d.get("rule") if isinstance(d.get("rule"), dict) else None
+        if rule:
+            fields.append(
+                (
+                    "Rule",
+                    f"over {rule.get('multiplier')}x the 7-day median, at least "
+                    f"{_amount(rule.get('min_amount', 0), currency)}, "
+                    f"z-score over {rule.get('zscore')}",
+                )
+            )
+    if d.get("period"):
+        fields.append(("Period", str(d["period"])))
+    if alert.snoozed_until:
+        fields.append(("Snoozed until", slack_date(alert.snoozed_until)))
+    if alert.acknowledged_at:
+        who = alert.acknowledged_by.get_username() if alert.acknowledged_by else "someone"
+        fields.append(("Acknowledged", f"by {who} at {slack_date(alert.acknowledged_at)}"))
+    fields.append(("Raised", slack_date(alert.created_at)))
+    return fields
+
+
+def readable_application(key: str) -> str:
+    from metrics.queries import readable_name, readable_names
+
+    return readable_name(key, readable_names([key]))
+
+
+def breakdown_lines(alert: Alert) -> tuple[str, ...]:
+    """An anomaly's models: spend that day against the 7-day median, the ones that broke the
+    rule marked."""
+    rows = (alert.details or {}).get("breakdown") or []
+    currency = alert.currency or "USD"
+    lines = []
+    for row in rows:
+        if not isinstance(row, dict) or "model" not in row or "cost" not in row:
+            continue
+        line = f"{row['model']}: {money(row['cost'], currency)}"
+        median = row.get("median_7d")
+        if row.get("ratio") is not None and median is not None:
+            line += f", {row['ratio']}x its 7-day median ({money(median, currency)})"
+        elif median == 0:
+            line += ", new (nothing in the 7 days before)"
+        if row.get("anomalous"):
+            line += " (anomalous)"
+        lines.append(line)
+    return tuple(lines)
+
+
 def _action_label(action: RemediationAction) -> str:
-    params = action.params if isinstance(action.params, dict) else {}
-    target = params.get("application_key") or params.get("pool") or ""
-    label = action.get_kind_display()
-    return f"{label} ({target})" if target else label
+    return action_label(action)
 
 
 def alert_channel(alert: Alert) -> str:
@@ -116,7 +233,41 @@ def alerts_post(*, now: datetime | None = None) -> int:
                 slack_channel=delivery.channel, slack_ts=delivery.ts
             )
             posted += 1
-    return posted
+    return posted + alerts_announce_woken(now=now)
+
+
+def alerts_announce_woken(*, now: datetime | None = None) -> int:
+    """Alerts whose snooze ended (metrics.alerts.alerts_wake_snoozed): redraw the message
+    (no more "Snoozed until") and tell the team in the thread, shown in the channel too.
+    Once per wake (the reply is keyed by the wake time). Returns how many were told."""
+    now = now or timezone.now()
+    told = 0
+    woken = Alert.objects.filter(
+        status=Alert.Status.OPEN,
+        created_at__gte=now - timedelta(days=60),
+    ).exclude(slack_ts="")
+    for alert in woken.select_related("team"):
+        wake = last_wake(alert)
+        if wake is None:
+            continue
+        key = f"alert-woke:{alert.pk}:{wake.get('at', '')}"
+        if Delivery.objects.filter(key=key, status=Delivery.Status.SENT).exists():
+            continue
+        alert_message_refresh(alert_id=alert.pk, channel=alert.slack_channel, ts=alert.slack_ts)
+        card = alert_card(alert)
+        reply = deliver(
+            method="chat.postMessage",
+            payload={
+                "channel": alert.slack_channel,
+                "thread_ts": alert.slack_ts,
+                "reply_broadcast": True,
+                "text": f":alarm_clock: The snooze is over: this alert is open again. "
+                f"{alert_text(card)}",
+            },
+            key=key,
+        )
+        told += reply.status == Delivery.Status.SENT
+    return told
 
 
 def alert_message_refresh(*, alert_id: int, channel: str, ts: str) -> Delivery | None:
@@ -146,11 +297,7 @@ def alert_click(*, action: str, alert_id: int, click: Click) -> bool:
         if action == "details":
             if not _can_see(user, alert):
                 raise PermissionDenied("You may not see this alert.")
-            tell(
-                click,
-                alert.title,
-                alert_details_blocks(alert_card(alert), alert.details or {}),
-            )
+            tell(click, alert.title, alert_details_blocks(alert_card(alert), alert_fields(alert)))
             return True
         before = alert.status
         if action == "ack":
@@ -198,8 +345,12 @@ def approve_click(*, action_id: int, click: Click) -> bool:
         tell(click, " ".join(exc.messages))
         return False
     _record("approve", target, click, user, allowed=True, detail=_action_label(action))
+    tell_if_cannot_run(action, click)
     if action.alert_id:
         _refresh_later(action.alert_id, click)
+    else:
+        action.refresh_from_db()
+        refresh_message(action)
     return True
 
 

@@ -7,9 +7,10 @@ elements, 75 characters on a button. Long lists are cut with a "... and N more" 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.format import (  # noqa: F401  (the one number format, re-exported)
 from bot.intents import Reply
 from bot.question import HELP_EXAMPLES, Question, suggestions_for
 from bot.services import Answer, BudgetStatus
+from metrics.carbon import LATENCY_ASSUMPTION
 from metrics.queries import Breakdown, Comparison, SpendReport, Window
 
 Block = dict[str, Any]
@@ -53,6 +55,13 @@ def esc(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone (`<!date^...>`), with a UTC
+    fallback for clients that cannot."""
+    fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 # --- Block primitives ----------------------------------------------------------------------
@@ -227,6 +236,8 @@ def figures(answer: Answer) -> Figures:
         )
     if len(report.totals) > 1:
         notes.append("Several currencies: totals are not converted or added together.")
+    if carbon:
+        notes.append(f"Carbon is an EcoLogits estimate; {LATENCY_ASSUMPTION}.")
     return Figures(
         title=title,
         cost_label=_cost_label(question),
@@ -462,6 +473,63 @@ class ActionCard:
     label: str
     status: str
     approved_by: str = ""  # Slack mention or a name
+    team: str = ""
+    effect: str = ""  # the expected effect, one sentence
+    dry_run: str = ""  # what the executor would send, one line
+    policy: str = ""
+    approvers: str = ""  # who may approve (mentions or names), when a policy names them
+    result: str = ""  # after it ran: what happened (or why it failed)
+    outcome: str = ""  # spend before and after
+    portal_url: str = ""
+
+
+def action_lines(a: ActionCard) -> list[str]:
+    """The proposed action as mrkdwn lines (escaped; mentions kept)."""
+    text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"
+    if a.approved_by:
+        text += f", approved by {esc_mentions(a.approved_by)}"
+    lines = [text]
+    if a.effect:
+        lines.append(f"Expected effect: {esc(a.effect)}")
+    if a.dry_run:
+        lines.append(f"Dry run: {esc(clip(a.dry_run, 400))}")
+    if a.policy:
+        who = f"; approval by {esc_mentions(a.approvers)}" if a.approvers else ""
+        lines.append(f"Policy: {esc(a.policy)}{who}")
+    if a.result:
+        lines.append(f"Result: {esc(clip(a.result, 400))}")
+    if a.outcome:
+        lines.append(f"Outcome: {esc(a.outcome)}")
+    return lines
+
+
+def action_buttons(a: ActionCard) -> list[Block]:
+    if a.status != "proposed":
+        return []
+    return [
+        button(f"Approve: {a.label}", "action_approve", value=str(a.id), style="danger"),
+        button("Reject", "action_reject", value=str(a.id)),
+    ]
+
+
+def action_blocks(a: ActionCard) -> list[Block]:
+    """A proposed action's own message (one proposed without an alert, e.g. from a
+    recommendation policy)."""
+    blocks: list[Block] = [
+        section(f":wrench: *{esc(a.label)}* for {esc(a.team)}"),
+        section("\n".join(action_lines(a)[1:]) or "No details."),
+        context(f"Status: *{a.status.capitalize()}*"),
+    ]
+    buttons = action_buttons(a)
+    if a.portal_url:
+        buttons.append(button("Open in the portal", "open_portal", url=a.portal_url))
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"action:{a.id}"))
+    return fit(blocks)
+
+
+def action_text(a: ActionCard) -> str:
+    return clip(f"Proposed remediation: {a.label} for {a.team} ({a.status})", MAX_FALLBACK_TEXT)
 
 
 @dataclass(frozen=True)
@@ -477,6 +545,7 @@ class AlertCard:
     history: tuple[str, ...] = ()
     action: ActionCard | None = None
     portal_url: str = ""
+    breakdown: tuple[str, ...] = ()  # an anomaly's models, one line each
 
 
 ALERT_ICONS = {
@@ -493,14 +562,13 @@ def alert_blocks(card: AlertCard) -> list[Block]:
         lines[-1] += f" · {esc(card.amount)}"
     status = card.status.capitalize()
     if card.status == "snoozed" and card.snoozed_until:
-        status += f" until {card.snoozed_until:%Y-%m-%d %H:%M} UTC"
-    blocks: list[Block] = [section("\n".join(lines)), context(f"Status: *{status}*")]
+        status += f" until {slack_date(card.snoozed_until)}"
+    blocks: list[Block] = [section("\n".join(lines))]
+    if card.breakdown:
+        blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
+    blocks.append(context(f"Status: *{status}*"))
     if card.action:
-        a = card.action
-        text = f"Proposed remediation: *{esc(a.label)}* ({a.status})"
-        if a.approved_by:
-            text += f", approved by {a.approved_by}"
-        blocks.append(section(text))
+        blocks.append(section("\n".join(action_lines(card.action))))
     if card.history:
         blocks.append(context(*(esc_mentions(h) for h in card.history[-MAX_CONTEXT_ELEMENTS:])))
     buttons: list[Block] = []
@@ -508,37 +576,42 @@ def alert_blocks(card: AlertCard) -> list[Block]:
         buttons.append(button("Acknowledge", "alert_ack", value=str(card.id), style="primary"))
         buttons.append(button("Snooze 1 day", "alert_snooze", value=str(card.id)))
     buttons.append(button("Show details", "alert_details", value=str(card.id)))
-    if card.action and card.action.status == "proposed":
-        buttons.append(
-            button(
-                f"Approve: {card.action.label}",
-                "action_approve",
-                value=str(card.action.id),
-                style="danger",
-            )
-        )
+    if card.action:
+        buttons.extend(action_buttons(card.action))
     if card.portal_url:
         buttons.append(button("Open in the portal", "open_portal", url=card.portal_url))
     blocks.append(actions(*buttons, block_id=f"alert:{card.id}"))
     return fit(blocks)
 
 
+_SLACK_TOKENS = re.compile(r"&lt;(@[A-Z0-9]+|!date\^\d+\^[^|&]*\|[^&]*)&gt;")
+
+
 def esc_mentions(text: str) -> str:
-    """Escape text but keep Slack user mentions (<@U123>) working."""
-    out = esc(text)
-    return out.replace("&lt;@", "<@").replace("&gt;", ">") if "&lt;@" in out else out
+    """Escape text but keep Slack user mentions (<@U123>) and dates (<!date^...>) working."""
+    return _SLACK_TOKENS.sub(r"<\1>", esc(text))
 
 
 def alert_text(card: AlertCard) -> str:
     return clip(f"{card.title} ({card.team}, {card.status})", MAX_FALLBACK_TEXT)
 
 
-def alert_details_blocks(card: AlertCard, details: dict[str, Any]) -> list[Block]:
-    lines = [f"*{esc(k)}*: {esc(clip(str(v), 200))}" for k, v in details.items() if k != "events"]
-    return [
-        section(f"*Details of:* {esc(card.title)}"),
-        section("\n".join(lines) or "No details recorded."),
-    ]
+def alert_details_blocks(card: AlertCard, fields: Sequence[tuple[str, str]]) -> list[Block]:
+    """A readable card of an alert: labelled values (the API's fields, in words), the
+    anomaly's model breakdown, and who did what."""
+    shown = [f"*{esc(label)}*\n{esc_mentions(clip(value, 300))}" for label, value in fields]
+    blocks: list[Block] = [section(f"*{esc(card.title)}*")]
+    for i in range(0, len(shown), MAX_FIELDS):
+        blocks.append(section(" ", fields=shown[i : i + MAX_FIELDS]))
+    if not shown:
+        blocks.append(section("No details recorded."))
+    if card.breakdown:
+        blocks.append(section("*By model*\n" + bullet_lines([esc(b) for b in card.breakdown])))
+    if card.history:
+        blocks.append(context(*(esc_mentions(h) for h in card.history[-MAX_CONTEXT_ELEMENTS:])))
+    if card.portal_url:
+        blocks.append(actions(button("Open in the portal", "open_portal", url=card.portal_url)))
+    return fit(blocks)
 
 
 # --- Nudges ----------------------------------------------------------------------------------
@@ -595,6 +668,7 @@ class WeeklySummary:
     recommendation: str = ""
     learning: str = ""
     portal_url: str = ""
+    board_report: tuple[str, str] | None = None  # (month label, PDF url): first summary of a month
 
 
 def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
@@ -613,6 +687,9 @@ def weekly_summary_blocks(s: WeeklySummary) -> list[Block]:
         blocks.append(section(f"*Top recommendation*\n{esc(s.recommendation)}"))
     if s.learning:
         blocks.append(section(f"*Learning*\n{esc(s.learning)}"))
+    if s.board_report:
+        label, url = s.board_report
+        blocks.append(section(f"*Board report*\n<{url}|{esc(label)} (PDF)> is ready."))
     if s.portal_url:
         blocks.append(actions(button("Open in the portal", "open_portal", url=s.portal_url)))
     return fit(blocks)

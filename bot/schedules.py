@@ -9,6 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # summary once, on Monday from 09:00 in the team's time zone (see bot/summaries.py).
 BOT_PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "bot: post new alerts to Slack": ("bot.post_alerts", 60),
+    "bot: post remediation actions and their results": ("bot.post_actions", 5 * 60),
     "bot: weekly efficiency summaries": ("bot.weekly_summaries", 5 * 60),
     "bot: waste nudges": ("bot.send_nudges", 30 * 60),
     # learning nudges: every hour, so each person gets theirs in working hours, once a change

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from bot import people
@@ -59,7 +60,22 @@ def weekly_summary(team: Team, week_start: date) -> WeeklySummary:
         recommendation=recommendation,
         learning=team_learning(team),
         portal_url=portal_url((team.slug,), question),
+        board_report=board_report_link(week_start + timedelta(days=7)),
     )
+
+
+def board_report_link(posted_on: date) -> tuple[str, str] | None:
+    """(label, URL) of last month's stored board report when `posted_on` is in the first week
+    of its month (the first weekly summary of the month), else None."""
+    if posted_on.day > 7:
+        return None
+    from portal.models import BoardReport
+
+    month = (posted_on.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if not BoardReport.objects.filter(month=month).exists():
+        return None
+    url = f"{settings.SITE_URL.rstrip('/')}/dashboard/org/board-report/?month={month:%Y-%m}"
+    return f"{month:%B %Y}", url + "&format=pdf"
 
 
 def summary_due(team: Team, now: datetime) -> date | None:

@@ -94,6 +94,26 @@ def refresh_alert_message(alert_id: int, channel: str, ts: str) -> None:
     alert_message_refresh(alert_id=alert_id, channel=channel, ts=ts)
 
 
+@shared_task(name="bot.report_action", ignore_result=True, time_limit=60, soft_time_limit=50)
+def report_action(action_id: int) -> None:
+    """A remediation action ran, was rejected or was measured: tell its Slack thread."""
+    from bot.remediation import action_report
+
+    action_report(action_id)
+
+
+@shared_task(
+    name="bot.post_actions",
+    ignore_result=True,
+    time_limit=PERIODIC_LIMIT,
+    soft_time_limit=PERIODIC_LIMIT - 30,
+)
+def post_actions() -> None:
+    from bot.remediation import actions_post
+
+    _periodic("post_actions", actions_post)
+
+
 @shared_task(
     name="bot.post_alerts",
     ignore_result=True,

@@ -45,12 +45,13 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def web_client(token: str | None = None) -> WebClient:
+def web_client(token: str | None = None, *, logger: logging.Logger | None = None) -> WebClient:
     return WebClient(
         token=token or settings.SLACK_BOT_TOKEN or None,
         base_url=settings.SLACK_API_BASE_URL,
         timeout=10,
         retry_handlers=retry_handlers(),
+        logger=logger,
     )
 
 

@@ -60,7 +60,10 @@ EXAM_KEYS = (
     "validity_months",
     "domains",
 )
-EXAM_OPTIONAL_KEYS = ("required_modules",)
+EXAM_OPTIONAL_KEYS = ("required_modules", "difficulty_mix")
+# A question may name the module section it tests: `NN-slug.md#heading-id` (the lint requires
+# it for every exam bank question and checks that the module and the heading exist).
+QUESTION_OPTIONAL_KEYS = ("section",)
 
 YamlPath = tuple[str | int, ...]
 
@@ -385,6 +388,7 @@ class ChoiceSource:
     text: str
     correct: bool
     line: int
+    why: str = ""  # optional: why a learner who picks this choice is wrong (or right)
 
 
 @dataclass(frozen=True)
@@ -401,6 +405,7 @@ class QuestionSource:
     domain: str
     difficulty: str
     lines: dict[str, int] = field(compare=False, repr=False)
+    section: str = ""  # `NN-slug.md#heading-id` of the module section the question tests
 
     def fingerprint(self) -> dict[str, Any]:
         return question_fingerprint(
@@ -408,7 +413,7 @@ class QuestionSource:
             module=self.module,
             type=self.type,
             prompt=self.prompt,
-            choices=[(choice.text, choice.correct) for choice in self.choices],
+            choices=[(choice.text, choice.correct, choice.why) for choice in self.choices],
             explanation=self.explanation,
             domain=self.domain,
             difficulty=self.difficulty,
@@ -428,7 +433,7 @@ def question_fingerprint(
     module: str,
     type: str,
     prompt: str,
-    choices: list[tuple[str, bool]],
+    choices: list[tuple[str, bool, str]],
     explanation: str,
     domain: str,
     difficulty: str,
@@ -439,7 +444,12 @@ def question_fingerprint(
         "module": module,
         "type": type,
         "prompt": prompt,
-        "choices": [[text, bool(correct)] for text, correct in choices],
+        # A choice's `why` joins the hash only when there is one: adding the key to the format
+        # left every existing question's hash as it was.
+        "choices": [
+            [text, bool(correct), why] if why else [text, bool(correct)]
+            for text, correct, why in choices
+        ],
         "explanation": explanation,
         "domain": domain,
         "difficulty": difficulty,
@@ -519,10 +529,12 @@ def _read_question(
     qid = fields.text("id", pattern=SLUG_RE)
     label = f"question '{qid}'" if qid else "question"
     if kind == QUIZ:
-        fields.check_keys(QUESTION_KEYS, (), label)
+        fields.check_keys(QUESTION_KEYS, QUESTION_OPTIONAL_KEYS, label)
     else:
         # A bank question's domain defaults to its file's (exam/bank/<domain>.yaml).
-        fields.check_keys((*QUESTION_KEYS, "difficulty"), ("domain",), label)
+        fields.check_keys(
+            (*QUESTION_KEYS, "difficulty"), ("domain", *QUESTION_OPTIONAL_KEYS), label
+        )
     qtype = fields.text("type")
     if qtype and qtype not in QUESTION_TYPES:
         fields.problem("type", f"{label}: type '{qtype}' is not single or multiple")
@@ -537,6 +549,7 @@ def _read_question(
                 "difficulty",
                 f"{label}: difficulty '{difficulty}' is not one of {', '.join(DIFFICULTIES)}",
             )
+    section = fields.text("section", required=False)
     choices = _read_choices(fields, label)
     correct = sum(choice.correct for choice in choices)
     if qtype == "single" and choices and correct != 1:
@@ -562,6 +575,7 @@ def _read_question(
         domain=domain,
         difficulty=difficulty,
         lines={str(key[-1]): ln for key, ln in doc.lines.items() if key[:-1] == fields.path},
+        section=section,
     )
 
 
@@ -580,9 +594,10 @@ def _read_choices(fields: _Fields, label: str) -> tuple[ChoiceSource, ...]:
             sub = _Fields(
                 fields.file, fields.doc, (*fields.path, "choices", index), fields.problems
             )
-            sub.check_keys(("text",), ("correct",), "choice")
+            sub.check_keys(("text",), ("correct", "why"), "choice")
             text = sub.text("text")
             correct = sub.boolean("correct") if "correct" in item else False
+            why = sub.text("why") if "why" in item else ""
         else:
             fields.problems.append(
                 ContentError(fields.file, line, f"{label}: a choice needs 'text:' (and 'correct:')")
@@ -591,13 +606,54 @@ def _read_choices(fields: _Fields, label: str) -> tuple[ChoiceSource, ...]:
         if text and " ".join(text.split()).casefold() in seen:
             fields.problems.append(ContentError(fields.file, line, f"{label}: duplicate choice"))
         seen.add(" ".join(text.split()).casefold())
-        choices.append(ChoiceSource(text=text, correct=correct, line=line))
+        choices.append(ChoiceSource(text=text, correct=correct, line=line, why=why))
     if len(choices) < 2:
         fields.problem("choices", f"{label}: needs at least 2 choices, has {len(choices)}")
     return tuple(choices)
 
 
 # --- Exam --------------------------------------------------------------------------------
+
+
+def largest_remainder(total: int, weights: list[Decimal]) -> list[int]:
+    """Split `total` by `weights` into whole numbers that sum to `total`.
+
+    Floor every share, then hand the leftover units to the largest fractional parts (ties go to
+    the earlier weight), so the split is deterministic. Used for questions per domain and, within
+    a domain, per difficulty.
+    """
+    weight_sum = sum(weights, Decimal(0))
+    if not weights or weight_sum <= 0:
+        return [0 for _ in weights]
+    shares = [total * weight / weight_sum for weight in weights]
+    counts = [int(share) for share in shares]
+    leftover = total - sum(counts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(shares[i] - counts[i]), i))
+    for index in by_remainder[:leftover]:
+        counts[index] += 1
+    return counts
+
+
+def exam_blueprint(
+    question_count: int,
+    domain_weights: dict[str, Decimal],
+    difficulty_mix: dict[str, Decimal],
+) -> dict[tuple[str, str], int]:
+    """Questions per (domain, difficulty) in every attempt: the domains split `question_count`
+    by weight, then each domain's count splits by `difficulty_mix` (in DIFFICULTIES order).
+    Without a mix the difficulty is "" (any)."""
+    domains = list(domain_weights)
+    per_domain = largest_remainder(question_count, [domain_weights[d] for d in domains])
+    levels = [level for level in DIFFICULTIES if level in difficulty_mix]
+    cells: dict[tuple[str, str], int] = {}
+    for domain, count in zip(domains, per_domain, strict=True):
+        if not levels:
+            cells[(domain, "")] = count
+            continue
+        split = largest_remainder(count, [difficulty_mix[level] for level in levels])
+        for level, part in zip(levels, split, strict=True):
+            cells[(domain, level)] = part
+    return cells
 
 
 @dataclass(frozen=True)
@@ -624,6 +680,8 @@ class ExamSource:
     required_modules: str | tuple[str, ...]  # "all" or module slugs
     domains: tuple[ExamDomainSource, ...]
     lines: dict[str, int] = field(compare=False, repr=False)
+    # difficulty -> share of every domain's questions per attempt; empty: by domain only
+    difficulty_mix: dict[str, Decimal] = field(default_factory=dict)
 
     def key_line(self, key: str) -> int:
         return self.lines.get(key, 1)
@@ -647,6 +705,7 @@ def read_exam(path: Path) -> tuple[ExamSource | None, list[ContentError]]:
     if "required_modules" in fields.mapping:
         raw = fields.mapping["required_modules"]
         required_modules = raw if raw == "all" else fields.text_list("required_modules")
+    difficulty_mix = _read_difficulty_mix(fields)
     domains: list[ExamDomainSource] = []
     raw_domains = fields.mapping.get("domains")
     if "domains" in fields.mapping and not (isinstance(raw_domains, list) and raw_domains):
@@ -692,8 +751,47 @@ def read_exam(path: Path) -> tuple[ExamSource | None, list[ContentError]]:
         required_modules=required_modules,
         domains=tuple(domains),
         lines={str(key[0]): line for key, line in doc.lines.items() if len(key) == 1},
+        difficulty_mix=difficulty_mix,
     )
     return exam, problems
+
+
+def _read_difficulty_mix(fields: _Fields) -> dict[str, Decimal]:
+    """`difficulty_mix: {foundation: 0.3, practitioner: 0.5, advanced: 0.2}`: every difficulty
+    named once, shares above 0 summing to 1."""
+    if "difficulty_mix" not in fields.mapping:
+        return {}
+    raw = fields.mapping["difficulty_mix"]
+    if not isinstance(raw, dict) or not raw:
+        fields.problem("difficulty_mix", "'difficulty_mix' must map difficulties to shares")
+        return {}
+    mix: dict[str, Decimal] = {}
+    for level, value in raw.items():
+        if level not in DIFFICULTIES:
+            fields.problem(
+                "difficulty_mix",
+                f"difficulty_mix: '{level}' is not one of {', '.join(DIFFICULTIES)}",
+            )
+            continue
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            share = Decimal(str(value))
+        except (InvalidOperation, TypeError):
+            fields.problem("difficulty_mix", f"difficulty_mix: {level} must be a number")
+            continue
+        if not Decimal(0) < share <= Decimal(1):
+            fields.problem(
+                "difficulty_mix", f"difficulty_mix: {level} must be above 0 and at most 1"
+            )
+            continue
+        mix[str(level)] = share
+    if mix and sum(mix.values(), Decimal(0)) != Decimal(1):
+        fields.problem(
+            "difficulty_mix",
+            f"difficulty_mix shares sum to {sum(mix.values(), Decimal(0))}, not 1",
+        )
+    return mix
 
 
 # --- The whole tree ----------------------------------------------------------------------

@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from curriculum.content_loader import exam_blueprint, largest_remainder
+
 
 class Track(models.Model):
     class Slug(models.TextChoices):
@@ -37,8 +39,9 @@ class ModuleQuerySet(models.QuerySet["Module"]):
         return self.filter(retired=False)
 
     def catalogue(self) -> ModuleQuerySet:
-        """Published modules in catalogue order, with their track."""
-        return self.published().select_related("track").order_by("order", "slug")
+        """Published modules in catalogue order (track by track, then by order), with their
+        track: the order of /learn/, "my learning" and the exam's "modules still to complete"."""
+        return self.published().select_related("track").order_by("track__order", "order", "slug")
 
 
 class Module(models.Model):
@@ -69,6 +72,9 @@ class Module(models.Model):
         return self.versions.get(version=self.current_version)
 
 
+REFERENCE_SECTIONS = frozenset({"sources", "key terms"})
+
+
 class ModuleVersion(models.Model):
     """An immutable snapshot of a module's text; learners' progress points here."""
 
@@ -94,6 +100,16 @@ class ModuleVersion(models.Model):
     @property
     def section_ids(self) -> list[str]:
         return [entry["id"] for entry in self.toc]
+
+    @property
+    def required_section_ids(self) -> list[str]:
+        """The sections a learner reads to complete the module: all but the reference ones
+        (Sources, Key terms), which are there to look things up, not to be ticked off."""
+        return [
+            entry["id"]
+            for entry in self.toc
+            if " ".join(entry["title"].split()).casefold() not in REFERENCE_SECTIONS
+        ]
 
 
 class QuestionQuerySet(models.QuerySet["Question"]):
@@ -157,6 +173,11 @@ class Choice(models.Model):
     order = models.PositiveSmallIntegerField()
     text = models.TextField()
     is_correct = models.BooleanField(default=False)
+    feedback = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why this choice is wrong (or right), shown to a learner who picked it",
+    )
 
     class Meta:
         ordering = ["question", "order"]
@@ -183,6 +204,12 @@ class Exam(models.Model):
     waiting_days = models.JSONField(
         default=list, help_text="Days to wait after the 1st, 2nd, ... failed attempt"
     )
+    difficulty_mix = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Share of each domain's questions per difficulty, e.g. "
+        '{"foundation": "0.3", "practitioner": "0.5", "advanced": "0.2"}',
+    )
     validity_months = models.PositiveSmallIntegerField()
     version = models.PositiveIntegerField(default=1)
     retired = models.BooleanField(default=False)
@@ -203,22 +230,28 @@ class Exam(models.Model):
     def questions_per_domain(self, domains: list[ExamDomain] | None = None) -> dict[str, int]:
         """How many questions each active domain gets per attempt, summing to question_count.
 
-        Largest remainder: floor every share, then hand the leftover questions to the largest
-        fractional parts (ties go to the earlier domain), so the split is deterministic.
+        Largest remainder (`largest_remainder`), so the split is deterministic.
         `domains`: `active_domains()` when the caller already loaded them (saves a query).
         """
         if domains is None:
             domains = self.active_domains()
-        total_weight = sum((domain.weight for domain in domains), Decimal(0))
-        if not domains or total_weight <= 0:
+        counts = largest_remainder(self.question_count, [domain.weight for domain in domains])
+        if not domains or sum(counts) == 0:
             return {}
-        shares = [self.question_count * domain.weight / total_weight for domain in domains]
-        counts = [int(share) for share in shares]
-        leftover = self.question_count - sum(counts)
-        by_remainder = sorted(range(len(domains)), key=lambda i: (-(shares[i] - counts[i]), i))
-        for index in by_remainder[:leftover]:
-            counts[index] += 1
         return {domain.slug: count for domain, count in zip(domains, counts, strict=True)}
+
+    def blueprint(self, domains: list[ExamDomain] | None = None) -> dict[tuple[str, str], int]:
+        """Questions per (domain, difficulty) in every attempt, so that every attempt is
+        equivalent: the domain split of `questions_per_domain`, then each domain's questions split
+        by `difficulty_mix` (largest remainder). Difficulty "" means any (no mix defined)."""
+        if domains is None:
+            domains = self.active_domains()
+        if not self.questions_per_domain(domains):
+            return {}
+        mix = {level: Decimal(str(share)) for level, share in (self.difficulty_mix or {}).items()}
+        return exam_blueprint(
+            self.question_count, {domain.slug: domain.weight for domain in domains}, mix
+        )
 
 
 class ExamDomain(models.Model):

@@ -135,6 +135,65 @@ class _ModuleLinks(Treeprocessor):
                 link.set("href", MODULE_URL.format(slug=match.group(2)) + (match.group(3) or ""))
 
 
+_BARE_URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+_NO_LINKS_IN = frozenset({"a", "code", "pre"})
+
+
+def _split_url(match_text: str) -> tuple[str, str]:
+    """A bare URL and the punctuation that ends the sentence after it."""
+    url = match_text
+    while url and url[-1] in _TRAILING:
+        # Keep a closing parenthesis that belongs to the URL (Wikipedia-style links).
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url, match_text[len(url) :]
+
+
+class _BareLinks(Treeprocessor):
+    """Plain http(s) URLs in the text (e.g. in Sources) become links; nh3 then adds
+    rel="noopener noreferrer" and keeps only http(s) and mailto schemes."""
+
+    def run(self, root: ET.Element) -> None:
+        self._walk(root)
+
+    def _walk(self, element: ET.Element) -> None:
+        if element.tag in _NO_LINKS_IN:
+            return
+        for child in list(element):
+            self._walk(child)
+        if element.text:
+            nodes = self._links(element.text)
+            if nodes is not None:
+                element.text, created = nodes
+                for offset, node in enumerate(created):
+                    element.insert(offset, node)
+        for index, child in reversed(list(enumerate(list(element)))):
+            if child.tail:
+                nodes = self._links(child.tail)
+                if nodes is not None:
+                    child.tail, created = nodes
+                    for offset, node in enumerate(created, start=1):
+                        element.insert(index + offset, node)
+
+    @staticmethod
+    def _links(text: str) -> tuple[str, list[ET.Element]] | None:
+        matches = list(_BARE_URL_RE.finditer(text))
+        if not matches:
+            return None
+        head = text[: matches[0].start()]
+        created: list[ET.Element] = []
+        for number, match in enumerate(matches):
+            url, rest = _split_url(match.group(0))
+            end = matches[number + 1].start() if number + 1 < len(matches) else len(text)
+            link = ET.Element("a", {"href": url})
+            link.text = url
+            link.tail = rest + text[match.end() : end]
+            created.append(link)
+        return head, created
+
+
 class _NoRawHtml(Extension):
     """Raw HTML in the source is rendered as text instead of being passed through."""
 
@@ -148,6 +207,7 @@ class _NoRawHtml(Extension):
         if self.rewrite_module_links:
             # After inline links exist (20), before the final unescape (0).
             md.treeprocessors.register(_ModuleLinks(md), "module_links", 2)
+            md.treeprocessors.register(_BareLinks(md), "bare_links", 1)
 
 
 def _markdown(*, toc: bool = True, rewrite_module_links: bool = True) -> markdown.Markdown:

@@ -211,7 +211,10 @@ def _row_hash(question: Question) -> str:
             module=question.module.slug if question.module else "",
             type=question.type,
             prompt=question.prompt,
-            choices=[(choice.text, choice.is_correct) for choice in question.choices.all()],
+            choices=[
+                (choice.text, choice.is_correct, choice.feedback)
+                for choice in question.choices.all()
+            ],
             explanation=question.explanation,
             domain=question.domain,
             difficulty=question.difficulty,
@@ -262,7 +265,11 @@ def _sync_choices(question: Question, source: QuestionSource) -> None:
     """Update choices in place by position, so answers recorded against a position survive."""
     current = {choice.order: choice for choice in Choice.objects.filter(question=question)}
     for order, choice_source in enumerate(source.choices):
-        values = {"text": choice_source.text, "is_correct": choice_source.correct}
+        values = {
+            "text": choice_source.text,
+            "is_correct": choice_source.correct,
+            "feedback": choice_source.why,
+        }
         choice = current.get(order)
         if choice is None:
             Choice.objects.create(question=question, order=order, **values)
@@ -282,6 +289,8 @@ def _sync_exam(source: ExamSource | None, report: SyncReport) -> None:
         "max_attempts": source.max_attempts,
         "attempt_window_months": source.attempt_window_months,
         "waiting_days": list(source.waiting_days),
+        # Strings: JSON keeps the Decimal exact (0.3 stays "0.3").
+        "difficulty_mix": {level: str(share) for level, share in source.difficulty_mix.items()},
         "validity_months": source.validity_months,
         "version": source.version,
         "retired": False,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -174,8 +176,17 @@ class RecommendationAdmin(admin.ModelAdmin):
 
 @admin.register(RemediationAction)
 class RemediationActionAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "team", "status", "approved_by", "approved_at", "executed_at"]
-    list_filter = ["kind", "status", "team"]
+    list_display = [
+        "id",
+        "kind",
+        "team",
+        "status",
+        "policy",
+        "approved_by",
+        "approved_at",
+        "executed_at",
+    ]
+    list_filter = ["kind", "status", "team", "policy"]
     readonly_fields = [f.name for f in RemediationAction._meta.fields]
     actions = ["approve", "dry_run"]
 
@@ -201,6 +212,27 @@ class RemediationActionAdmin(admin.ModelAdmin):
         for action in queryset:
             action_dry_run(action=action, record=True)
         self.message_user(request, "Dry runs stored on the selected actions.")
+
+
+from metrics.models import RemediationPolicy  # noqa: E402
+
+
+@admin.register(RemediationPolicy)
+class RemediationPolicyAdmin(admin.ModelAdmin):
+    """The Run stage's rules (metrics.policies): evaluated by the alert and recommendation
+    jobs; the approvers named here are the only ones who may approve their actions."""
+
+    list_display = ["name", "enabled", "trigger", "team", "action_kind", "executor"]
+    list_filter = ["enabled", "trigger", "executor"]
+    filter_horizontal = ["approvers"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: RemediationPolicy, form: Any, change: bool
+    ) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
 
 
 # --- Budgets and alerts (metrics.budgets / anomalies / alerts) ----------------------------

@@ -129,10 +129,43 @@ def alert_snooze(*, alert: Alert, user: AnyUser, until: datetime) -> Alert:
 
 
 def alerts_wake_snoozed(*, now: datetime | None = None) -> int:
-    """Reopen snoozed alerts whose snooze has ended; returns how many. Safe to re-run."""
-    return Alert.objects.filter(
-        status=Alert.Status.SNOOZED, snoozed_until__lte=now or timezone.now()
-    ).update(status=Alert.Status.OPEN, snoozed_until=None)
+    """Reopen snoozed alerts whose snooze has ended; returns how many. Each gets a "woke"
+    event in its audit trail (the bot then updates its Slack message and tells the team).
+    Safe to re-run and to overlap: each row is reopened under a row lock, once."""
+    now = now or timezone.now()
+    woken = 0
+    due = Alert.objects.filter(status=Alert.Status.SNOOZED, snoozed_until__lte=now)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            row = Alert.objects.select_for_update().filter(pk=pk).first()
+            if (
+                row is None
+                or row.status != Alert.Status.SNOOZED
+                or row.snoozed_until is None
+                or row.snoozed_until > now
+            ):
+                continue
+            event = {
+                "action": "woke",
+                "user": None,
+                "at": now.isoformat(),
+                "snoozed_until": row.snoozed_until.isoformat(),
+            }
+            row.status = Alert.Status.OPEN
+            row.snoozed_until = None
+            row.details = _with_event(row, event)
+            row.save(update_fields=["status", "snoozed_until", "details"])
+            woken += 1
+    return woken
+
+
+def last_wake(alert: Alert) -> dict[str, Any] | None:
+    """The alert's latest "woke" event when it is the latest event (not acted on since)."""
+    events = (alert.details or {}).get("events") if isinstance(alert.details, dict) else None
+    if not isinstance(events, list) or not events:
+        return None
+    last = events[-1]
+    return last if isinstance(last, dict) and last.get("action") == "woke" else None
 
 
 def _with_event(alert: Alert, event: dict[str, Any]) -> dict[str, Any]:

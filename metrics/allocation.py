@@ -54,6 +54,14 @@ class Allocator:
         slugs = {slug.lower(): pk for pk, slug in Team.objects.values_list("id", "slug")}
         return cls(rules=rules, team_ids_by_slug=slugs)
 
+    def columns(self) -> list[str]:
+        """The record columns `allocate` reads: the tags, and those the rules match."""
+        found = ["tags"]
+        for rule in self.rules:
+            if not rule.tag_key:
+                found.extend(c for c in RULE_COLUMNS.get(rule.field, []) if c not in found)  # type: ignore[call-overload]
+        return found
+
     def allocate(self, frame: pd.DataFrame) -> pd.Series:
         """Team id per row (nullable Int64): explicit rules first, then the `team` tag."""
         team = pd.Series(pd.NA, index=frame.index, dtype="Int64")

@@ -14,6 +14,10 @@ The rule (thresholds from settings, see `AnomalyRule`), for a series and a day D
   median); when that is 0 too, z is +inf above the median and 0 otherwise.
 - A series is one team in one currency (all its spend), or one team, model and currency.
   Spend with no team (unallocated) is not checked here.
+- One spike, one incident: the anomalies of one team, currency and day make one alert. When
+  the team total is anomalous the alert is the team's (subject ""), otherwise it names the
+  team's largest anomalous model; either way `details["breakdown"]` lists each model's spend
+  that day against its 7-day median (`anomalous` marks the models that broke the rule).
 - Repeats are suppressed: no alert for a team/model/currency within ANOMALY_SUPPRESS_HOURS
   (24) of another one's day (the ledger's grain is a day, so 24 h means the day before or
   after), nor while one of its alerts is snoozed. `Alert.dedupe_key`
@@ -198,6 +202,53 @@ def score_spend(frame: pd.DataFrame, *, start: date, end: date, rule: AnomalyRul
     return found.sort_values(["day", "team_id", "currency", "model"], kind="stable")
 
 
+def _incidents(
+    found: pd.DataFrame,
+) -> list[tuple[tuple[int, str, date], list[dict[Any, Any]]]]:
+    """Anomalies grouped by (team, currency, day), in day order; in each group the team
+    total first, then models by cost (largest first)."""
+    groups: dict[tuple[int, str, date], list[dict[Any, Any]]] = defaultdict(list)
+    for row in found.to_dict("records"):
+        groups[(int(row["team_id"]), str(row["currency"]), row["day"])].append(row)
+    out = []
+    for key in sorted(groups, key=lambda k: (k[2], k[0], k[1])):
+        rows = sorted(groups[key], key=lambda r: (r["model"] != "", -float(r["cost"])))
+        out.append((key, rows))
+    return out
+
+
+def _breakdown(
+    frame: pd.DataFrame, team_id: int, currency: str, day: date, anomalous: set[str]
+) -> list[dict[str, Any]]:
+    """Each model's spend of the team on `day` against its 7-day median, largest first."""
+    mine = frame[
+        (frame["team_id"] == team_id)
+        & (frame["currency"] == currency)
+        & (frame["day"] >= day - timedelta(days=MEDIAN_DAYS))
+        & (frame["day"] <= day)
+    ]
+    if "model" not in mine.columns:
+        return []
+    out = []
+    for model, series in mine.groupby("model"):
+        by_day = series.groupby("day")["cost"].sum()
+        cost = float(by_day.get(day, 0.0))
+        if cost <= 0:
+            continue
+        before = [float(by_day.get(day - timedelta(days=i), 0.0)) for i in range(1, 8)]
+        median_7 = float(np.median(before))
+        out.append(
+            {
+                "model": str(model) or "(no model)",
+                "cost": round(cost, 2),
+                "median_7d": round(median_7, 2),
+                "ratio": round(cost / median_7, 1) if median_7 > 0 else None,
+                "anomalous": str(model) in anomalous,
+            }
+        )
+    return sorted(out, key=lambda r: -r["cost"])
+
+
 def dedupe_key(team_id: int, day: date, currency: str, model: str) -> str:
     scope = f"model:{model}" if model else "team"
     return f"anomaly:{team_id}:{day.isoformat()}:{currency}:{scope}"
@@ -233,19 +284,37 @@ def anomalies_detect(
     blocked = _suppressions(team_ids_found, start, end, rule, now)
     candidates: list[Alert] = []
     window = timedelta(days=rule.suppress_days)
-    for row in found.to_dict("records"):
-        team_id, currency, model = int(row["team_id"]), str(row["currency"]), str(row["model"])
-        day: date = row["day"]
-        subject = (team_id, currency, model)
-        if subject in blocked.snoozed or any(
+
+    def is_blocked(subject: tuple[int, str, str], day: date) -> bool:
+        return subject in blocked.snoozed or any(
             abs(day - other) <= window for other in blocked.days[subject]
-        ):
-            continue
+        )
+
+    # One incident per team, currency and day: the team total when it is anomalous (its
+    # models' spend as the breakdown), otherwise the team's anomalous models in one alert.
+    for (team_id, currency, day), rows in _incidents(found):
         team = teams.get(team_id)
         if team is None:  # deleted meanwhile
             continue
-        candidates.append(_alert(team, currency, model, day, row, rule))
-        blocked.days[subject].append(day)
+        team_key = (team_id, currency, "")
+        if team_key in blocked.snoozed:
+            continue
+        lead = rows[0]
+        if lead["model"] == "":
+            if is_blocked(team_key, day):
+                continue
+        else:
+            rows = [r for r in rows if not is_blocked((team_id, currency, r["model"]), day)]
+            if not rows:
+                continue
+            lead = rows[0]
+        anomalous = {str(r["model"]) for r in rows if r["model"]}
+        breakdown = _breakdown(frame, team_id, currency, day, anomalous)
+        candidates.append(
+            _alert(team, currency, str(lead["model"]), day, lead, rule, breakdown=breakdown)
+        )
+        for r in rows:
+            blocked.days[(team_id, currency, str(r["model"]))].append(day)
     created = alerts_create_once(alerts=candidates)
     logger.info("anomalies %s..%s: %d found, %d new alert(s)", start, end, len(found), len(created))
     return created
@@ -283,7 +352,14 @@ def _finite(value: float) -> float | None:
 
 
 def _alert(
-    team: Team, currency: str, model: str, day: date, row: dict[Any, Any], rule: AnomalyRule
+    team: Team,
+    currency: str,
+    model: str,
+    day: date,
+    row: dict[Any, Any],
+    rule: AnomalyRule,
+    *,
+    breakdown: list[dict[str, Any]] | None = None,
 ) -> Alert:
     cost = float(row["cost"])
     median_7 = float(row["median_7d"])
@@ -309,6 +385,7 @@ def _alert(
             "mad_28d": _finite(row["mad_28d"]),
             "zscore": _finite(row["zscore"]),
             "history_days": int(row["history_days"]),
+            "breakdown": breakdown or [],
             "rule": {
                 "multiplier": rule.multiplier,
                 "min_amount": rule.min_amount,

@@ -25,3 +25,4 @@ class MetricsConfig(AppConfig):
         post_save.connect(signals.queue_reallocation, sender=AllocationRule)
         post_delete.connect(signals.queue_reallocation, sender=AllocationRule)
         pricing.connect_signals()
+        pricing.reprice_requested.connect(signals.queue_reprice_task, dispatch_uid="reprice-task")

@@ -180,7 +180,8 @@ def _threshold_alerts(budget: Budget, period: Period, spent: Decimal, day: date)
             amount=spent.quantize(CENT),
             currency=budget.currency,
             title=(
-                f"{_what(budget)} reached {threshold}% of its {period.label} budget: "
+                f"{_what(budget)} is at {int(spent * 100 / amount)}% of its {period.label} "
+                f"budget (the {threshold}% threshold): "
                 f"{_money(spent)} of {_money(amount)} {budget.currency}"
             ),
             details={

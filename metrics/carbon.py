@@ -14,6 +14,16 @@ the grid's carbon intensity; closed models' sizes are themselves estimated range
   WUE), or the provider's data-centre settings when EcoLogits has them.
 - Anything else gets no estimate (NULL), shown as "no estimate", never as zero.
 
+Assumptions, stated wherever an estimate is shown (LATENCY_ASSUMPTION):
+- No measured request latency is known (bills and usage reports do not carry it), so each
+  request is passed to EcoLogits with `request_latency=inf`: the generation time is EcoLogits'
+  modeled time for the model's size and the output tokens, never capped by a measurement.
+  Where real requests are faster than that model, the estimate is on the high side.
+- Self-hosted models have a known parameter count, so EcoLogits alone would give a point
+  (low = high). Their deployment is not known, so the range spans it: the low end assumes
+  8-bit weights (fewer GPUs to hold the model) in a data centre at CARBON_SELF_HOSTED_PUE_LOW
+  (1.1), the high end 16-bit weights at CARBON_SELF_HOSTED_PUE (1.2).
+
 The impacts of a generation are linear in its output tokens with a per-request part (time to
 first token, embodied share), so each model is evaluated twice and fitted exactly:
 impact = per_token x output tokens + per_request x requests. Usage without a request count
@@ -69,6 +79,11 @@ FAMILIES = [
 HOST_PREFIXES = ("us.", "eu.", "apac.", "global.", "models/", "meta-llama/", "mistralai/")
 VENDOR_PREFIXES = ("anthropic.", "meta.", "mistral.", "cohere.", "openai.", "google/", "meta-")
 SAMPLE_TOKENS = (1000, 2000)
+LATENCY_ASSUMPTION = (
+    "no measured latency: generation time is EcoLogits' model for the model size "
+    "(high side when requests are faster)"
+)
+SELF_HOSTED_BITS = (8, 16)  # weights precision: the low and the high end of the range
 
 
 @dataclass(frozen=True)
@@ -152,7 +167,12 @@ def _ecologits_model(eco_provider: str, name: str) -> Coefficients | None:
 
 @functools.lru_cache(maxsize=1024)
 def _parameter_model(
-    parameters_billion: float, eco_provider: str, zone: str, pue: float, wue: float
+    parameters_billion: float,
+    eco_provider: str,
+    zone: str,
+    pue: float,
+    wue: float,
+    pue_low: float = 1.1,
 ) -> Coefficients | None:
     from ecologits.electricity_mix_repository import electricity_mixes
     from ecologits.impacts.llm import compute_llm_impacts
@@ -167,22 +187,55 @@ def _parameter_model(
     if mix is None:
         logger.warning("EcoLogits has no electricity mix for zone %r", zone)
         return None
-    impacts = [
-        compute_llm_impacts(
-            model_active_parameter_count=parameters_billion,
-            model_total_parameter_count=parameters_billion,
-            output_token_count=n,
-            if_electricity_mix_adpe=mix.adpe,
-            if_electricity_mix_pe=mix.pe,
-            if_electricity_mix_gwp=mix.gwp,
-            if_electricity_mix_wue=mix.wue,
-            datacenter_pue=datacenter_pue,
-            datacenter_wue=datacenter_wue,
-            request_latency=math.inf,
-        )
-        for n in SAMPLE_TOKENS
-    ]
-    return _coefficients(impacts, f"parameters:{parameters_billion:g}B")
+    if config is None:
+        # Our own data centre: the range of deployments (module doc), low end then high end.
+        low_pue = min(pue_low, pue)
+        setups = [(SELF_HOSTED_BITS[0], low_pue), (SELF_HOSTED_BITS[1], pue)]
+    else:
+        setups = [(16, datacenter_pue), (16, datacenter_pue)]
+
+    def impacts(bits: int, datacenter_pue: Any) -> list[Any]:
+        return [
+            compute_llm_impacts(
+                model_active_parameter_count=parameters_billion,
+                model_total_parameter_count=parameters_billion,
+                output_token_count=n,
+                if_electricity_mix_adpe=mix.adpe,
+                if_electricity_mix_pe=mix.pe,
+                if_electricity_mix_gwp=mix.gwp,
+                if_electricity_mix_wue=mix.wue,
+                datacenter_pue=datacenter_pue,
+                datacenter_wue=datacenter_wue,
+                request_latency=math.inf,  # LATENCY_ASSUMPTION
+                model_quantization_bits=bits,
+            )
+            for n in SAMPLE_TOKENS
+        ]
+
+    low, high = (impacts(bits, p) for bits, p in setups)
+    return _coefficients(
+        [_Span(lo, hi) for lo, hi in zip(low, high, strict=True)],
+        f"parameters:{parameters_billion:g}B",
+    )
+
+
+@dataclass(frozen=True)
+class _Range:
+    min: float
+    max: float
+
+
+class _Span:
+    """The low end of one EcoLogits result and the high end of another, as one result."""
+
+    def __init__(self, low: Any, high: Any) -> None:
+        self.energy = _Value(_Range(_bounds(low.energy.value)[0], _bounds(high.energy.value)[1]))
+        self.gwp = _Value(_Range(_bounds(low.gwp.value)[0], _bounds(high.gwp.value)[1]))
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: _Range
 
 
 @functools.lru_cache(maxsize=16)
@@ -226,6 +279,7 @@ def coefficients_for(
         settings.CARBON_SELF_HOSTED_ZONE,
         settings.CARBON_SELF_HOSTED_PUE,
         settings.CARBON_SELF_HOSTED_WUE,
+        settings.CARBON_SELF_HOSTED_PUE_LOW,
     )
 
 

@@ -101,8 +101,8 @@ def gpu_cold_start_cost(
     `windows`: one row per GPU resource and billing window with columns resource_id, start,
     end (timestamps), cost, and optional utilization (0..1). A spin-up is the first window of a
     resource or one that starts after a gap. Where utilization is known, the cold start runs
-    until the first window above the threshold; otherwise it is the warm-up window, costed
-    pro rata from the first window of the spin-up.
+    until the first window above the threshold; otherwise it is the first `warmup_minutes` of
+    the spin-up, over every window they span (the last one pro rata).
     """
     if windows.empty:
         return 0.0
@@ -132,10 +132,19 @@ def _spin_up_cost(spin: list[pd.Series], threshold: float, warmup_minutes: float
                 return cost
             cost += float(r["cost"])
         return cost
-    first = spin[0]
-    minutes = (first["end"] - first["start"]).total_seconds() / 60
-    share = min(1.0, warmup_minutes / minutes) if minutes > 0 else 1.0
-    return float(first["cost"]) * share
+    # No utilization: the first `warmup_minutes` of the spin-up, across as many billing
+    # windows as they span (5-minute windows: a 15-minute warm-up is three of them), the
+    # window where the warm-up ends costed pro rata.
+    cost = 0.0
+    remaining = warmup_minutes
+    for r in spin:
+        if remaining <= 0:
+            break
+        minutes = (r["end"] - r["start"]).total_seconds() / 60
+        share = min(1.0, remaining / minutes) if minutes > 0 else 1.0
+        cost += float(r["cost"]) * share
+        remaining -= minutes
+    return cost
 
 
 def token_carbon_density(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:

@@ -134,6 +134,41 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({self.source}, {self.row_count} rows)"
 
 
+class ImportJob(models.Model):
+    """One queued import of one file (an upload, or a file of `import_billing` given to the
+    workers): its progress while it runs, then its batch and summary or its error."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=500, help_text="The name the user gave the file")
+    path = models.CharField(max_length=1000, help_text="Where the file waits to be imported")
+    source = models.CharField(max_length=32, default="auto")
+    delete_after = models.BooleanField(
+        default=True, help_text="Delete the file once imported (uploads; not the user's files)"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    already_imported = models.BooleanField(default=False)
+    error = models.TextField(blank=True, help_text="file:row:column: reason")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+
 class AllocationRule(models.Model):
     """Maps records to a team. Lower priority numbers win; the first match allocates."""
 
@@ -520,6 +555,80 @@ class Recommendation(models.Model):
         return self.title
 
 
+class RemediationPolicy(models.Model):
+    """A FinOps admin's rule for the Run stage: when its trigger fires (an anomaly, a budget
+    threshold, a recommendation), the alert or recommendation job proposes an action with
+    its expected effect and a dry run; the people it names approve it (metrics.policies)."""
+
+    class Trigger(models.TextChoices):
+        ANOMALY = "anomaly", "A spend anomaly of at least the minimum amount"
+        BUDGET = "budget", "A budget reaching at least the percentage"
+        RECOMMENDATION = "recommendation", "An open recommendation saving at least the amount"
+
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: every team"
+    )
+    min_amount = ExactDecimalField(
+        default=0,
+        help_text="Anomaly: the day's spend; recommendation: the monthly saving (its currency)",
+    )
+    min_percent = models.PositiveIntegerField(
+        default=100, help_text="Budget trigger: the share of the budget reached, in percent"
+    )
+    recommendation_kind = models.CharField(
+        max_length=16, blank=True, help_text="Recommendation trigger: one kind, or empty for any"
+    )
+    action_kind = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="What to propose; empty for a recommendation: the action it suggests",
+    )
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Action parameters, e.g. {"application_key": "chatbot", "from_model": '
+        '"gpt-4o", "to_model": "gpt-4o-mini"}; missing ones are taken from the trigger',
+    )
+    executor = models.CharField(max_length=32, default="webhook")
+    approvers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="remediation_policies",
+        help_text="Who may approve its actions; empty: FinOps admins and the team's leads",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "remediation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from metrics.policies import policy_errors
+
+        errors = policy_errors(
+            trigger=self.trigger,
+            action_kind=self.action_kind,
+            executor=self.executor,
+            params=self.params,
+            recommendation_kind=self.recommendation_kind,
+            min_amount=self.min_amount,
+        )
+        if errors:
+            raise ValidationError(errors)
+
+
 class RemediationAction(models.Model):
     """A proposed change that a human must approve; runs at most once (conditional update on
     status), through a pluggable executor."""
@@ -558,6 +667,14 @@ class RemediationAction(models.Model):
     executed_at = models.DateTimeField(null=True, blank=True)
     dry_run_result = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
+    policy = models.ForeignKey(
+        RemediationPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    expected_effect = models.JSONField(default=dict, blank=True)
+    outcome = models.JSONField(null=True, blank=True, help_text="Spend before and after")
+    # Its own Slack message when it has no alert's message to live in.
+    slack_channel = models.CharField(max_length=32, blank=True)
+    slack_ts = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-proposed_at"]

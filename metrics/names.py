@@ -19,6 +19,8 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
+from django.db.models import Value
+
 from metrics.models import AllocationRule, ApplicationName, CostRecord
 
 
@@ -62,18 +64,31 @@ def application_names_refresh(*, batch_id: int) -> int:
 
 def names_for(keys: Iterable[str]) -> dict[str, str]:
     """{key: readable name} for the keys that have one (rules first, then provider data).
-    Two queries whatever the number of keys."""
+    One query (a UNION of the provider names and the named application rules) whatever the
+    number of keys."""
     wanted = sorted({k for k in keys if k})
     if not wanted:
         return {}
-    out = dict(ApplicationName.objects.filter(key__in=wanted).values_list("key", "name").order_by())
+    provider = (
+        ApplicationName.objects.filter(key__in=wanted)
+        .order_by()
+        .values_list("key", "name", Value(0), Value(0), Value(False))
+    )
     rules = (
         AllocationRule.objects.filter(active=True, field=AllocationRule.Field.APPLICATION)
         .exclude(application_name="")
-        .order_by("-priority", "-id")  # the rule that would allocate (lowest priority) last
-        .values_list("pattern", "application_name")
+        .order_by()
+        .values_list("pattern", "application_name", "priority", "id", Value(True))
     )
-    for pattern, name in rules:
+    out: dict[str, str] = {}
+    named_by_rule: list[tuple[int, int, str, str]] = []
+    for key_or_pattern, name, priority, pk, is_rule in provider.union(rules, all=True):
+        if is_rule:
+            named_by_rule.append((priority, pk, key_or_pattern, name))
+        else:
+            out[key_or_pattern] = name
+    # The rule that would allocate (lowest priority number, then oldest) is applied last.
+    for _, _, pattern, name in sorted(named_by_rule, reverse=True):
         regex = re.compile(fnmatch.translate(pattern.strip()), re.IGNORECASE)
         for key in wanted:
             if regex.match(key):

@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.functions import Cast
+from django.dispatch import Signal
 
 from metrics.models import CostRecord, GpuRate, ModelPrice
 
@@ -273,8 +274,10 @@ def _billed_account_days(keys: set[tuple[str, str, date]]) -> set[tuple[str, str
 
 
 def _is_batch(row: dict[str, Any]) -> bool:
-    """Batch usage: OpenAI usage grouped by `batch` (true), Anthropic `service_tier: batch`,
-    or a FOCUS pricing category naming it."""
+    """Batch usage, from the providers' own fields or conformant FOCUS signals:
+    OpenAI usage grouped by `batch` (true), Anthropic `service_tier: batch`, a FOCUS row whose
+    `x_ServiceTier` column or SkuPriceDetails `ServiceTier` is "batch" (the FOCUS parser keeps
+    it as `service_tier` in `raw`), or (legacy, not a FOCUS value) a PricingCategory naming it."""
     if "batch" in (row.get("pricing_category") or "").lower():
         return True
     raw = row.get("raw")
@@ -332,15 +335,15 @@ def _new_cost(
     return None
 
 
-def _reprice(qs: QuerySet[CostRecord], *, chunk_size: int = 20_000) -> RepriceResult:
-    from metrics.ingest import ROLLUP_LOCK
+def reprice_rows(qs: QuerySet[CostRecord], *, chunk_size: int = 20_000) -> RepriceResult:
+    """Price the records of `qs` that have tokens (or GPU hours) but no money, and re-price
+    those priced from the catalog before, with the prices in force on each record's day.
 
+    Writes only CostRecord; the caller holds the ledger lock (`metrics.locks.ledger_lock`)
+    inside its transaction and rebuilds the rollups of `result.days` once."""
     result = RepriceResult()
     prices = PriceBook.load()
     gpu_rates = GpuRateBook.load()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
     candidates = _unpriced_or_catalog(qs).order_by("id")
     last_id = 0
     while True:
@@ -369,60 +372,29 @@ def _reprice(qs: QuerySet[CostRecord], *, chunk_size: int = 20_000) -> RepriceRe
                     cost_source=source,
                 )
             result.changed += len(ids)
+    if result.unpriced_models:
+        logger.info("no catalog price (or another currency) for: %s", result.unpriced_models)
     return result
 
 
-def _finish(result: RepriceResult) -> None:
-    from metrics.carbon import carbon_fill_rollups
-    from metrics.ingest import rebuild_rollups
-
-    if result.days:
-        rebuild_rollups(result.days)
-        carbon_fill_rollups(result.days)
-    if result.unpriced_models:
-        logger.info("no catalog price (or another currency) for: %s", result.unpriced_models)
-
-
-def ledger_reprice(*, since: date | None = None) -> int:
-    """Price every record that has tokens (or GPU hours) but no money, and re-price those
-    priced from the catalog before, with the prices in force on each record's day; then
-    rebuild the rollups (and carbon estimates) of the days that changed.
-
-    Atomic, serialized with imports (the rollup lock), safe to re-run: a second run changes
-    nothing. `since` limits it to records from that day on (a price with that effective date
-    changed). Returns the number of records whose cost changed.
-    """
-    with transaction.atomic():
-        qs = CostRecord.objects.all()
-        if since is not None:
-            qs = qs.filter(day__gte=since)
-        result = _reprice(qs)
-        _finish(result)
-    logger.info("re-pricing changed %s records over %s days", result.changed, len(result.days))
-    return result.changed
-
-
-def ledger_reprice_batch(batch_id: int) -> int:
-    """Re-price after one import: the batch's own unpriced usage, and the catalog-priced rows
-    of the same providers, accounts and days (the batch may have brought the provider's own
-    cost lines, which replace catalog prices). Same contract as `ledger_reprice`."""
-    with transaction.atomic():
-        keys = set(
-            CostRecord.objects.filter(batch_id=batch_id)
-            .values_list("provider", "billing_account_id", "day")
-            .distinct()
-        )
-        if not keys:
-            return 0
-        match = Q()
-        by_account: dict[tuple[str, str], set[date]] = defaultdict(set)
-        for provider, account, day in keys:
-            by_account[(provider, account)].add(day)
-        for (provider, account), days in by_account.items():
-            match |= Q(provider=provider, billing_account_id=account, day__in=sorted(days))
-        result = _reprice(CostRecord.objects.filter(Q(batch_id=batch_id) | match))
-        _finish(result)
-    return result.changed
+def batch_reprice_scope(batch_id: int) -> QuerySet[CostRecord] | None:
+    """What to re-price after one import: the batch's own unpriced usage, and the
+    catalog-priced rows of the same providers, accounts and days (the batch may have brought
+    the provider's own cost lines, which replace catalog prices). None: an empty batch."""
+    keys = set(
+        CostRecord.objects.filter(batch_id=batch_id)
+        .values_list("provider", "billing_account_id", "day")
+        .distinct()
+    )
+    if not keys:
+        return None
+    match = Q()
+    by_account: dict[tuple[str, str], set[date]] = defaultdict(set)
+    for provider, account, day in keys:
+        by_account[(provider, account)].add(day)
+    for (provider, account), days in by_account.items():
+        match |= Q(provider=provider, billing_account_id=account, day__in=sorted(days))
+    return CostRecord.objects.filter(Q(batch_id=batch_id) | match)
 
 
 # --- Queued re-pricing when a price changes ------------------------------------------------
@@ -432,17 +404,19 @@ _batched: contextvars.ContextVar[list[date | None] | None] = contextvars.Context
 )
 
 
+# Sent (once committed) when the ledger should be re-priced from `since` (None: all history);
+# metrics.signals queues the Celery task. The ledger never imports a tasks module.
+reprice_requested = Signal()
+
+
 def queue_reprice(since: date | None) -> None:
     """Re-price from `since` (None: all history) in the background once committed; inside
-    `price_changes_batched()` the changes are collected into one task instead."""
+    `price_changes_batched()` the changes are collected into one request instead."""
     pending = _batched.get()
     if pending is not None:
         pending.append(since)
         return
-    from metrics.tasks_advice import reprice_ledger
-
-    arg = since.isoformat() if since else ""
-    transaction.on_commit(lambda: reprice_ledger.delay(arg))
+    transaction.on_commit(lambda: reprice_requested.send(sender=ModelPrice, since=since))
 
 
 @contextmanager

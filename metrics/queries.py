@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 CostColumn = Literal["effective_cost", "billed_cost"]
 CENT = Decimal("0.01")
+# The days a question may name: far enough inside date.min..date.max that the previous period
+# and the end-exclusive bound never overflow. Entry points reject (or replace) other days.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 class ScopeError(PermissionDenied):
@@ -54,12 +58,25 @@ def unallocated_scope_for(user: User | AnonymousUser) -> Scope:
     return Scope(None, "unallocated spend", unallocated=True)
 
 
-def scope_for(user: User | AnonymousUser, team_slugs: Sequence[str] | None = None) -> Scope:
-    """Resolve the teams a user asks about. No slugs: their own teams (all for admins)."""
+def scope_for(
+    user: User | AnonymousUser,
+    team_slugs: Sequence[str] | None = None,
+    *,
+    visible_teams: Sequence[Team] | None = None,
+) -> Scope:
+    """Resolve the teams a user asks about. No slugs: their own teams (all for admins).
+    `visible_teams`: `Team.objects.visible_to(user)` when the caller has it already (a page
+    that lists them anyway saves its queries)."""
     if not user.is_authenticated:
         raise ScopeError("Sign in first.")
     visible = Team.objects.visible_to(user)
     if team_slugs:
+        if visible_teams is not None:
+            by_slug = {t.slug: t for t in visible_teams}
+            if any(s not in by_slug for s in team_slugs):
+                raise ScopeError("You may not see that team's spend.")
+            teams = [by_slug[s] for s in dict.fromkeys(team_slugs)]
+            return Scope(tuple(sorted(t.pk for t in teams)), ", ".join(t.name for t in teams))
         teams = list(Team.objects.filter(slug__in=team_slugs))
         missing = set(team_slugs) - {t.slug for t in teams}
         if missing:
@@ -70,7 +87,7 @@ def scope_for(user: User | AnonymousUser, team_slugs: Sequence[str] | None = Non
         return Scope(tuple(sorted(t.pk for t in teams)), ", ".join(t.name for t in teams))
     if user.has_perm(VIEW_ALL_SPEND):
         return Scope(None, "the whole organization")
-    own = list(visible)
+    own = list(visible) if visible_teams is None else list(visible_teams)
     if not own:
         raise ScopeError("You are not a member of any team yet.")
     return Scope(tuple(sorted(t.pk for t in own)), ", ".join(t.name for t in own))
@@ -84,6 +101,7 @@ class SpendQuery:
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     cost: CostColumn = "effective_cost"
+    applications: tuple[str, ...] = ()  # application keys, exact
 
     @property
     def days(self) -> int:
@@ -93,11 +111,13 @@ class SpendQuery:
         """The previous period, calendar-aligned (`previous_window`): a month compares with
         the previous calendar month, anything else with the same number of days before."""
         start, end = previous_window(self.start, self.end)
-        return SpendQuery(self.scope, start, end, self.providers, self.models, self.cost)
+        return self.over(start, end)
 
     def over(self, start: date, end: date) -> SpendQuery:
         """The same question over another period."""
-        return SpendQuery(self.scope, start, end, self.providers, self.models, self.cost)
+        return SpendQuery(
+            self.scope, start, end, self.providers, self.models, self.cost, self.applications
+        )
 
 
 def _add_months(day: date, months: int) -> date:
@@ -140,6 +160,8 @@ def rollups(q: SpendQuery) -> QuerySet[DailyCost]:
             # "gpt-4o" matches its dated snapshots ("gpt-4o-2024-08-06"), not "gpt-4o-mini".
             match |= Q(model__iexact=m) | Q(model__iregex=rf"^{re.escape(m)}-[0-9]")
         qs = qs.filter(match)
+    if q.applications:
+        qs = qs.filter(application_key__in=q.applications)
     return qs
 
 
@@ -684,6 +706,34 @@ def compare_periods(
     with_data = data_days(q.start, q.end, providers=q.providers) | data_days(
         prev_start, prev_end, providers=q.providers
     )
+    field_name = DIMENSIONS[dimension] if dimension else None
+    return compare_rows(
+        q,
+        previous=(prev_start, prev_end),
+        with_data=with_data,
+        rows=_daily_sums(q, q.start, q.end, field_name),
+        previous_rows=_daily_sums(q, prev_start, prev_end, field_name),
+        through=data_through(providers=q.providers, before=q.end),
+        dimension=dimension,
+    )
+
+
+def compare_rows(
+    q: SpendQuery,
+    *,
+    previous: tuple[date, date],
+    with_data: set[date],
+    rows: Iterable[tuple[date, str, str, Decimal]],
+    previous_rows: Iterable[tuple[date, str, str, Decimal]],
+    through: date | None,
+    dimension: Dimension | None = None,
+) -> Comparison:
+    """The comparison `compare_periods` computes, from rows already read: `rows` and
+    `previous_rows` are (day, currency, key, amount) of each period (key "" without a
+    dimension; rows outside the period are ignored), `with_data`
+    the ledger's days with data in them (`data_days`), `through` the ledger's last day before
+    `q.end`. Pure: for callers that read one cube for several figures (the dashboards)."""
+    prev_start, prev_end = previous
     cur_w = _window(q.start, q.end, with_data)
     prev_w = _window(prev_start, prev_end, with_data)
     if cur_w.coverage == "full" and prev_w.coverage == "full":
@@ -700,31 +750,30 @@ def compare_periods(
         cur_days = [q.start + timedelta(days=i) for i in offsets]
         prev_days = [prev_start + timedelta(days=i) for i in offsets]
         like_for_like = True
-    field_name = DIMENSIONS[dimension] if dimension else None
-    cur_rows = _daily_sums(q, q.start, q.end, field_name)
-    prev_rows = _daily_sums(q, prev_start, prev_end, field_name)
     cur_set, prev_set = set(cur_days), set(prev_days)
     totals: dict[str, Decimal] = {}
     full: dict[str, Decimal] = {}
     previous_totals: dict[str, Decimal] = {}
     split: dict[tuple[str, str], list[Decimal]] = {}
-    for day, currency, key, amount in cur_rows:
+    for day, currency, key, amount in rows:
+        if not q.start <= day < q.end:
+            continue
         full[currency] = full.get(currency, Decimal(0)) + amount
         if day in cur_set:
             totals[currency] = totals.get(currency, Decimal(0)) + amount
             if dimension:
                 split.setdefault((key, currency), [Decimal(0), Decimal(0)])[0] += amount
-    for day, currency, key, amount in prev_rows:
+    for day, currency, key, amount in previous_rows:
         if day in prev_set:
             previous_totals[currency] = previous_totals.get(currency, Decimal(0)) + amount
             if dimension:
                 split.setdefault((key, currency), [Decimal(0), Decimal(0)])[1] += amount
-    rows = [
+    change_rows = [
         ChangeRow(key, currency, _money(a), _money(b))
         for (key, currency), (a, b) in split.items()
         if a or b
     ]
-    rows.sort(key=lambda r: (-abs(r.delta), r.key, r.currency))
+    change_rows.sort(key=lambda r: (-abs(r.delta), r.key, r.currency))
     return Comparison(
         current=cur_w,
         previous=prev_w,
@@ -734,9 +783,9 @@ def compare_periods(
         previous_totals={c: _money(v) for c, v in sorted(previous_totals.items())},
         full_totals={c: _money(v) for c, v in sorted(full.items())},
         like_for_like=like_for_like,
-        data_through=data_through(providers=q.providers, before=q.end),
+        data_through=through,
         dimension=dimension or "",
-        rows=rows,
+        rows=change_rows,
     )
 
 
@@ -882,12 +931,20 @@ def unit_kpis(q: SpendQuery) -> dict[str, UnitKpi]:
     only the EffectiveCost of the providers that report that unit in the scope and period by
     those units, and says which share of the scope's EffectiveCost that is. One GROUP BY over
     the rollups; Decimal money. Money ratios over several currencies are NaN (not defined)."""
-    rows = list(
-        rollups(q)
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in rollups(q)
         .values("provider", "currency")
         .annotate(cost=Sum("effective_cost"), **{f: Sum(f) for f in UNIT_FIELDS})
         .order_by("provider", "currency")
-    )
+    ]
+    return unit_kpis_from_rows(rows)
+
+
+def unit_kpis_from_rows(rows: Sequence[dict[str, Any]]) -> dict[str, UnitKpi]:
+    """`unit_kpis` of rows already summed per provider and currency (keys: provider,
+    currency, cost = EffectiveCost, and UNIT_FIELDS). Pure: the dashboards compute the KPIs
+    and their daily trend from the one cube they read."""
     currencies = sorted({r["currency"] for r in rows})
     currency = currencies[0] if len(currencies) == 1 else ""
     total = sum((Decimal(r["cost"] or 0) for r in rows), Decimal(0))
@@ -1020,7 +1077,6 @@ def spend_cube(
     *,
     dims: Sequence[str] = ("day", "provider", "model", "currency"),
     start: date | None = None,
-    applications: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Cost and usage sums of the scope and filters of `q`, grouped by `dims` (DailyCost
     columns; "month" groups by calendar month), from `start` (default `q.start`) to `q.end`.
@@ -1029,9 +1085,9 @@ def spend_cube(
     breakdowns and KPI trends from one cube instead of a query each."""
     from django.db.models.functions import TruncMonth
 
-    qs = rollups(SpendQuery(q.scope, start or q.start, q.end, q.providers, q.models, q.cost))
-    if applications:
-        qs = qs.filter(application_key__in=list(applications))
+    qs = rollups(
+        SpendQuery(q.scope, start or q.start, q.end, q.providers, q.models, q.cost, q.applications)
+    )
     names = list(dims)
     if "month" in names:
         qs = qs.annotate(month=TruncMonth("day"))
@@ -1053,24 +1109,28 @@ def spend_cube(
     return out
 
 
-def team_ranking(
-    scope: Scope, current: tuple[date, date], previous: tuple[date, date], cost: CostColumn
-) -> list[dict[str, Any]]:
-    """Spend per team and currency in `current` and `previous` ([start, end) each), one
-    query with conditional sums. Unallocated spend is the row with team None (organization
-    scope only). Rows: team_id, slug, name, currency, current, previous (Decimal)."""
-    lo = min(current[0], previous[0])
-    hi = max(current[1], previous[1])
-    qs = DailyCost.objects.filter(day__gte=lo, day__lt=hi)
-    if scope.team_ids is not None:
-        qs = qs.filter(team_id__in=scope.team_ids)
-    in_cur = Q(day__gte=current[0], day__lt=current[1])
-    in_prev = Q(day__gte=previous[0], day__lt=previous[1])
-    rows = (
-        qs.values("team_id", "team__slug", "team__name", "currency")
-        .annotate(cur=Sum(cost, filter=in_cur), prev=Sum(cost, filter=in_prev))
+def team_ranking(q: SpendQuery, comparison: Comparison | None = None) -> list[dict[str, Any]]:
+    """Spend per team and currency of `q` (all its filters), one query with conditional
+    sums: `current` over the whole period, and, like for like with `comparison` (of the same
+    query: `compare_periods` or `compare_rows`), `compared` over its compared current days
+    and `previous` over its compared previous days. Unallocated spend is the row with team
+    None (organization scope only). Rows: team_id, slug, name, currency, current, compared,
+    previous (Decimal)."""
+    current_days = comparison.compared_current if comparison else ()
+    previous_days = comparison.compared_previous if comparison else ()
+    lo = min([q.start, *previous_days])
+    qs = rollups(q.over(lo, q.end))
+    in_cur = Q(day__gte=q.start, day__lt=q.end)
+    cols = {"cur": Sum(q.cost, filter=in_cur)}
+    if current_days:
+        cols["cmp"] = Sum(q.cost, filter=Q(day__in=list(current_days)))
+        cols["prev"] = Sum(q.cost, filter=Q(day__in=list(previous_days)))
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in qs.values("team_id", "team__slug", "team__name", "currency")
+        .annotate(**cols)
         .order_by("team__name", "currency")
-    )
+    ]
     return [
         {
             "team_id": r["team_id"],
@@ -1078,7 +1138,8 @@ def team_ranking(
             "name": r["team__name"] or "Unallocated",
             "currency": r["currency"],
             "current": _money(r["cur"]),
-            "previous": _money(r["prev"]),
+            "compared": _money(r.get("cmp")),
+            "previous": _money(r.get("prev")),
         }
         for r in rows
     ]
@@ -1117,35 +1178,35 @@ def readable_name(key: str, names: dict[str, str]) -> str:
 def savings(scope: Scope, *, start: date | None = None, end: date | None = None) -> dict[str, Any]:
     """Estimated monthly savings of recommendations, per currency: `realized` = applied, or
     acted on by a remediation action that succeeded (in [start, end) when given, by the
-    action's execution or the recommendation's last update); `open` = still open. Two
-    queries. Rows of `top_realized`/`top_open`: title, team, currency, saving (Decimal)."""
+    action's execution or the recommendation's last update); `open` = still open. One
+    query. Rows of `top_realized`/`top_open`: title, team, currency, saving (Decimal)."""
+    from django.db.models import Exists, OuterRef
+
     from metrics.models import Recommendation, RemediationAction
 
     recs = Recommendation.objects.all()
     if scope.team_ids is not None:
         recs = recs.filter(team_id__in=scope.team_ids)
     succeeded = RemediationAction.objects.filter(
-        status=RemediationAction.Status.SUCCEEDED, recommendation__isnull=False
+        status=RemediationAction.Status.SUCCEEDED, recommendation_id=OuterRef("pk")
     )
+    applied = Q(status=Recommendation.Status.APPLIED)
     if start is not None and end is not None:
-        when = Q(updated_at__date__gte=start, updated_at__date__lt=end)
         succeeded = succeeded.filter(executed_at__date__gte=start, executed_at__date__lt=end)
-    else:
-        when = Q()
-    realized_q = (Q(status=Recommendation.Status.APPLIED) & when) | Q(
-        pk__in=succeeded.values("recommendation_id")
-    )
-    rows = list(
-        recs.filter(realized_q | Q(status=Recommendation.Status.OPEN))
-        .values("pk", "title", "team__name", "currency", "estimated_monthly_saving", "status")
+        applied &= Q(updated_at__date__gte=start, updated_at__date__lt=end)
+    rows = (
+        recs.annotate(acted=Exists(succeeded))
+        .filter(applied | Q(acted=True) | Q(status=Recommendation.Status.OPEN))
+        .values("title", "team__name", "currency", "estimated_monthly_saving", "status", "acted")
         .order_by("-estimated_monthly_saving", "pk")
     )
-    realized_ids = set(recs.filter(realized_q).values_list("pk", flat=True))
     out: dict[str, Any] = {"realized": {}, "open": {}, "top_realized": [], "top_open": []}
     for r in rows:
-        kind = "realized" if r["pk"] in realized_ids else "open"
-        if kind == "open" and r["status"] != Recommendation.Status.OPEN:
+        # An applied recommendation is here only within the window (the filter above).
+        realized = r["acted"] or r["status"] == Recommendation.Status.APPLIED
+        if not realized and r["status"] != Recommendation.Status.OPEN:
             continue
+        kind = "realized" if realized else "open"
         saving = _money(r["estimated_monthly_saving"])
         out[kind][r["currency"]] = out[kind].get(r["currency"], Decimal(0)) + saving
         out[f"top_{kind}"].append(

@@ -14,6 +14,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "evaluate budgets": ("metrics.evaluate_budgets", 60 * 60),
     "detect spend anomalies": ("metrics.detect_anomalies", 60 * 60),
     "wake snoozed alerts": ("metrics.wake_snoozed_alerts", 5 * 60),
+    "measure remediation outcomes": ("metrics.measure_action_outcomes", 24 * 60 * 60),
 }
 
 

@@ -1,4 +1,6 @@
-"""Ledger use cases that span models: re-allocation after rule changes."""
+"""Ledger use cases that span models: re-allocation after rule changes, re-pricing after
+price changes. Each is one transaction under the ledger lock that rebuilds the rollups of
+the days it changed once (metrics.rollups)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from collections import defaultdict
 from datetime import date
 
 import pandas as pd
-from django.db import connection, transaction
+from django.db import transaction
 
 from metrics.allocation import Allocator
-from metrics.ingest import ROLLUP_LOCK, rebuild_rollups
+from metrics.locks import ledger_lock
 from metrics.models import CostRecord
+from metrics.pricing import batch_reprice_scope, reprice_rows
+from metrics.rollups import rebuild_rollups
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +44,7 @@ def ledger_reallocate(*, chunk_size: int = 50_000) -> int:
     changed = 0
     days: set[date] = set()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+        ledger_lock()
         last_id = 0
         while True:
             rows = list(
@@ -75,3 +77,36 @@ def _as_json(value: object) -> str | None:
     if value in (None, {}, ""):
         return None
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def ledger_reprice(*, since: date | None = None) -> int:
+    """Price every record that has tokens (or GPU hours) but no money, and re-price those
+    priced from the catalog before, with the prices in force on each record's day; then
+    rebuild the rollups (and carbon estimates) of the days that changed.
+
+    Atomic, serialized with imports (the ledger lock), safe to re-run: a second run changes
+    nothing. `since` limits it to records from that day on (a price with that effective date
+    changed). Returns the number of records whose cost changed.
+    """
+    with transaction.atomic():
+        ledger_lock()
+        qs = CostRecord.objects.all()
+        if since is not None:
+            qs = qs.filter(day__gte=since)
+        result = reprice_rows(qs)
+        rebuild_rollups(result.days)
+    logger.info("re-pricing changed %s records over %s days", result.changed, len(result.days))
+    return result.changed
+
+
+def ledger_reprice_batch(batch_id: int) -> int:
+    """Re-price what one import may have changed (see pricing.batch_reprice_scope); same
+    contract as `ledger_reprice`. Imports do this themselves; this is for a re-run."""
+    with transaction.atomic():
+        ledger_lock()
+        scope = batch_reprice_scope(batch_id)
+        if scope is None:
+            return 0
+        result = reprice_rows(scope)
+        rebuild_rollups(result.days)
+    return result.changed

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -8,3 +9,10 @@ def queue_reallocation(sender: type, **kwargs: Any) -> None:
     from metrics.tasks import reallocate
 
     transaction.on_commit(reallocate.delay)
+
+
+def queue_reprice_task(sender: type, since: date | None = None, **kwargs: Any) -> None:
+    """metrics.pricing asked for a re-pricing (a price changed): queue the task."""
+    from metrics.tasks_advice import reprice_ledger
+
+    reprice_ledger.delay(since.isoformat() if since else "")

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from metrics.models import WorkerHeartbeat
+from metrics.locks import job_lock
+from metrics.models import ImportJob, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,30 @@ def reallocate() -> int:
     from metrics.services import ledger_reallocate
 
     return ledger_reallocate()
+
+
+# --- Queued imports ------------------------------------------------------------------------
+
+IMPORT_TIME_LIMIT = 55 * 60  # under the broker visibility timeout (1 h), see settings
+
+
+@shared_task(
+    name="metrics.import_file",
+    acks_late=True,  # a worker killed mid-import: the broker hands the file to another one
+    reject_on_worker_lost=True,
+    time_limit=IMPORT_TIME_LIMIT,
+    soft_time_limit=IMPORT_TIME_LIMIT - 60,
+)
+def import_file(job_id: int) -> str:
+    """Import the file of one ImportJob (one file per task). Safe to run twice."""
+    from metrics.ingest import import_job_run
+
+    return import_job_run(job_id).status
+
+
+def queue_import(job: ImportJob) -> None:
+    """Send the job to the workers once the transaction that created it commits."""
+    transaction.on_commit(lambda: import_file.delay(job.pk))
 
 
 # --- Provider pulls ------------------------------------------------------------------------
@@ -74,8 +99,7 @@ def _pull_and_import(
     start: str,
     end: str,
 ) -> None:
-    from metrics.connectors import bundle, count_results, day_window
-    from metrics.ingest import billing_import_bytes
+    from metrics.connectors import day_window
 
     if not getattr(settings, key_setting, ""):
         logger.info("%s is not set: skipping the %s pull", key_setting, source)
@@ -83,27 +107,36 @@ def _pull_and_import(
     window_start, window_end = day_window(start, end)
     # The lock lives in the shared cache (Redis / database), so two workers or two beat
     # ticks cannot pull the same provider at once; cache.add is atomic there.
-    lock = f"metrics:pull:{source}"
-    if not cache.add(lock, timezone.now().isoformat(), timeout=PULL_LOCK_SECONDS):
-        logger.info("another %s pull holds the lock %r: skipping this run", source, lock)
-        return
-    try:
-        pages = pull(window_start, window_end)
-        rows = count_results(pages)
-        span = f"{window_start:%Y-%m-%d}..{window_end:%Y-%m-%d}"
-        if not rows:
-            logger.info("%s pull %s: %d page(s), no usage or cost rows", source, span, len(pages))
+    with job_lock(f"pull:{source}", PULL_LOCK_SECONDS) as mine:
+        if not mine:
+            logger.info("another %s pull holds the lock: skipping this run", source)
             return
-        name = f"{source}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
-        result = billing_import_bytes(name, bundle(pages), source=source)
-        logger.info(
-            "%s pull %s: %d page(s), %d row(s), batch %s (%s)",
-            source,
-            span,
-            len(pages),
-            rows,
-            result.batch.pk,
-            "imported" if result.created else "already imported",
-        )
-    finally:
-        cache.delete(lock)
+        _pull_window(source, pull, window_start, window_end)
+
+
+def _pull_window(
+    source: str,
+    pull: Callable[[datetime, datetime], list[bytes]],
+    window_start: datetime,
+    window_end: datetime,
+) -> None:
+    from metrics.connectors import bundle, count_results
+    from metrics.ingest import billing_import_bytes
+
+    pages = pull(window_start, window_end)
+    rows = count_results(pages)
+    span = f"{window_start:%Y-%m-%d}..{window_end:%Y-%m-%d}"
+    if not rows:
+        logger.info("%s pull %s: %d page(s), no usage or cost rows", source, span, len(pages))
+        return
+    name = f"{source}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
+    result = billing_import_bytes(name, bundle(pages), source=source)
+    logger.info(
+        "%s pull %s: %d page(s), %d row(s), batch %s (%s)",
+        source,
+        span,
+        len(pages),
+        rows,
+        result.batch.pk,
+        "imported" if result.created else "already imported",
+    )

@@ -5,8 +5,8 @@ import logging
 from datetime import date
 
 from celery import shared_task
-from django.core.cache import cache
-from django.utils import timezone
+
+from metrics.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -19,14 +19,14 @@ ADVICE_LOCK_SECONDS = ADVICE_TIME_LIMIT + 5 * 60
 def reprice_ledger(since: str = "") -> int:
     """Re-price usage from the catalog (queued when a price changes). Concurrent runs
     serialize on the rollup lock; a second run changes nothing."""
-    from metrics.pricing import ledger_reprice
+    from metrics.services import ledger_reprice
 
     return ledger_reprice(since=date.fromisoformat(since) if since else None)
 
 
 @shared_task(name="metrics.reprice_batch", time_limit=3600, soft_time_limit=3500)
 def reprice_batch(batch_id: int) -> int:
-    from metrics.pricing import ledger_reprice_batch
+    from metrics.services import ledger_reprice_batch
 
     return ledger_reprice_batch(batch_id)
 
@@ -50,16 +50,13 @@ def carbon_backfill() -> None:
 def refresh_recommendations() -> None:
     """Daily: find savings and upsert recommendations. Never two at once (a lock in the
     shared cache); a run is idempotent anyway."""
+    from metrics.policies import policies_evaluate_recommendations
     from metrics.recommendations import recommendation_refresh
 
-    lock = "metrics:refresh_recommendations"
-    if not cache.add(lock, timezone.now().isoformat(), timeout=ADVICE_LOCK_SECONDS):
-        logger.info("another recommendations run holds the lock %r: skipping", lock)
-        return
-    try:
-        recommendation_refresh()
-    finally:
-        cache.delete(lock)
+    with job_lock("refresh_recommendations", ADVICE_LOCK_SECONDS) as mine:
+        if mine:
+            recommendation_refresh()
+            policies_evaluate_recommendations()  # the Run stage: policies propose actions
 
 
 @shared_task(name="metrics.action_execute", ignore_result=True, time_limit=300, soft_time_limit=270)

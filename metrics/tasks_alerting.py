@@ -1,4 +1,5 @@
-"""Celery beat jobs for budgets, anomalies and snoozed alerts (conventions: metrics/tasks.py).
+"""Celery beat jobs for budgets, anomalies (both then let remediation policies propose
+actions: metrics.policies), snoozed alerts and remediation outcomes (conventions: metrics/tasks.py).
 
 Each job is idempotent (alerts are keyed by `Alert.dedupe_key`) and cannot overlap another
 run of itself: `single_run` takes a lock in the shared cache (the database cache by default,
@@ -8,14 +9,14 @@ Redis when CACHE_URL points there), never in process memory.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 from celery import shared_task
-from django.core.cache import cache
 from django.utils import timezone
+
+from metrics.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +27,10 @@ ALERTING_LOCK_SECONDS = ALERTING_TIME_LIMIT + 5 * 60
 
 @contextmanager
 def single_run(name: str, seconds: int = ALERTING_LOCK_SECONDS) -> Iterator[bool]:
-    """Yield True when this process holds the lock `name`, False when another run does.
-    `cache.add` is atomic in the database and Redis caches; the lock expires after
-    `seconds` even if its holder dies, and a run only releases a lock it still holds."""
-    key = f"metrics:lock:{name}"
-    token = uuid.uuid4().hex
-    if not cache.add(key, token, timeout=seconds):
-        logger.info("another run holds the lock %r: skipping this run", key)
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+    """Yield True when this process holds the lock `name`, False when another run does
+    (metrics.locks.job_lock: expires after `seconds`, released only by its holder)."""
+    with job_lock(name, seconds) as mine:
+        yield mine
 
 
 @shared_task(
@@ -51,11 +42,14 @@ def evaluate_budgets() -> list[int]:
     """Check every active budget as of now (each team on its local date); returns the ids
     of the alerts to announce."""
     from metrics.budgets import budgets_evaluate_now
+    from metrics.policies import policies_evaluate_alerts
 
     with single_run("evaluate_budgets") as mine:
         if not mine:
             return []
-        return [a.pk for a in budgets_evaluate_now(now=timezone.now())]
+        alerts = budgets_evaluate_now(now=timezone.now())
+        policies_evaluate_alerts()
+        return [a.pk for a in alerts]
 
 
 @shared_task(
@@ -67,6 +61,7 @@ def detect_anomalies(start: str = "", end: str = "") -> list[int]:
     """Check [start, end) (ISO dates; default yesterday and today, UTC ledger days: billing
     data for yesterday often arrives late) for spend anomalies; returns new alert ids."""
     from metrics.anomalies import anomalies_detect
+    from metrics.policies import policies_evaluate_alerts
 
     today = timezone.now().date()
     first = date.fromisoformat(start) if start else today - timedelta(days=1)
@@ -74,7 +69,9 @@ def detect_anomalies(start: str = "", end: str = "") -> list[int]:
     with single_run("detect_anomalies") as mine:
         if not mine:
             return []
-        return [a.pk for a in anomalies_detect(start=first, end=last)]
+        alerts = anomalies_detect(start=first, end=last)
+        policies_evaluate_alerts()  # the Run stage: policies propose actions
+        return [a.pk for a in alerts]
 
 
 @shared_task(name="metrics.wake_snoozed_alerts", ignore_result=True, time_limit=60)
@@ -83,3 +80,11 @@ def wake_snoozed_alerts() -> int:
     from metrics.alerts import alerts_wake_snoozed
 
     return alerts_wake_snoozed(now=timezone.now())
+
+
+@shared_task(name="metrics.measure_action_outcomes", ignore_result=True, time_limit=600)
+def measure_action_outcomes() -> int:
+    """Daily: spend before/after of executed remediation actions (conditional updates)."""
+    from metrics.remediation import actions_measure_outcomes
+
+    return actions_measure_outcomes(now=timezone.now())

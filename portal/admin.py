@@ -8,7 +8,14 @@ from django.http import HttpRequest
 from metrics.models import TeamMembership
 from portal.accounts import user_send_invitation
 from portal.credentials import can_revoke, credential_revoke
-from portal.models import Credential, Profile, XapiStatement
+from portal.models import (
+    Credential,
+    Profile,
+    QuizAttempt,
+    Rubric,
+    SummaryDownload,
+    XapiStatement,
+)
 
 User = get_user_model()
 
@@ -79,3 +86,39 @@ class XapiStatementAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    """Quiz attempts are the learner's record: read-only here."""
+
+    list_display = ["started_at", "user", "module", "score", "needed", "passed"]
+    list_filter = ["passed", "module"]
+    readonly_fields = [
+        "public_id",
+        "user",
+        "module",
+        "module_version",
+        "items",
+        "started_at",
+        "submitted_at",
+        "score",
+        "needed",
+        "passed",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Rubric)
+class RubricAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "retired")
+    readonly_fields = ("slug",)
+
+
+@admin.register(SummaryDownload)
+class SummaryDownloadAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_label", "subject_label", "format", "channel")
+    list_filter = ("format", "channel")
+    readonly_fields = [f.name for f in SummaryDownload._meta.fields]

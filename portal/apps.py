@@ -10,7 +10,8 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
 
-        from portal import roles, signals
+        from portal import roles, schedules, signals
 
         post_migrate.connect(roles.ensure_role_groups_after_migrate, sender=self)
+        post_migrate.connect(schedules.ensure_portal_periodic_tasks_after_migrate, sender=self)
         post_save.connect(signals.create_profile, sender=get_user_model())

@@ -64,3 +64,14 @@ def quiz_pass_ratio() -> Decimal:
 def renewal_window_days() -> int:
     """How long before expiry a credential holder may re-take the exam to renew it."""
     return int(_setting("PORTAL_RENEWAL_WINDOW_DAYS", 180))
+
+
+def quiz_question_count() -> int:
+    """Questions asked per quiz attempt (all of a module's when it has fewer); a retake
+    draws the ones the previous attempt did not ask first."""
+    raw = str(_setting("PORTAL_QUIZ_QUESTIONS", "6"))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(
+            f"PORTAL_QUIZ_QUESTIONS must be a positive whole number: {raw!r}"
+        )
+    return int(raw)

@@ -6,8 +6,9 @@ Everything that makes the exam fair is decided here, on the server:
   `max_attempts` attempts started in the last `attempt_window_months`; after the n-th failed
   attempt since the last pass, a wait of `waiting_days[n-1]` days (the last entry repeats);
   a holder of a valid credential may re-take it only in the renewal window before expiry.
-- Drawing: `Exam.questions_per_domain()` questions from each domain's active bank, chosen with
-  the system's CSPRNG; questions and each question's choices are shuffled per attempt.
+- Drawing: `Exam.blueprint()` questions per domain and difficulty from the active bank (every
+  attempt has the same domain x difficulty mix), chosen with the system's CSPRNG; questions
+  and each question's choices are shuffled per attempt.
 - Timer: `deadline = started_at + duration`. Saving an answer after the deadline is refused;
   grading counts only answers saved by the deadline. An attempt left open past its deadline is
   graded on the next request that touches it (or by `portal.tasks.finalize_expired_attempts`).
@@ -66,10 +67,17 @@ class Eligibility:
     active_credential: Credential | None = None
     renewal: bool = False
     history: list[ExamAttempt] = field(default_factory=list)  # finished attempts, newest first
+    renewal_opens_at: datetime | None = None  # with a valid credential: when re-taking opens
+    credential_reason: str = ""  # the reason (among `reasons`) that is only "already certified"
 
     @property
     def can_start(self) -> bool:
         return self.open_attempt is None and not self.reasons
+
+    @property
+    def other_reasons(self) -> list[str]:
+        """What stands in the way besides holding a valid credential (that one is good news)."""
+        return [reason for reason in self.reasons if reason != self.credential_reason]
 
     @property
     def attempts_left(self) -> int:
@@ -83,12 +91,14 @@ def exam_eligibility(
     now: datetime | None = None,
     completed_ids: set[int] | None = None,
     credentials: list[Credential] | None = None,
+    catalogue: list[Module] | None = None,
 ) -> Eligibility:
     """Whether `user` may start an attempt now, and if not, why and from when. Read-only
     apart from grading this user's attempt left open past its deadline.
 
-    completed_ids (module ids the user completed) and credentials (the user's credentials)
-    may be passed by a caller that already loaded them, to save queries.
+    completed_ids (module ids the user completed), credentials (the user's credentials) and
+    catalogue (Module.objects.catalogue()) may be passed by a caller that already loaded them,
+    to save queries.
     """
     moment = now or timezone.now()
     result = Eligibility(exam=exam)
@@ -103,7 +113,8 @@ def exam_eligibility(
     if result.open_attempt is not None:
         return result
 
-    required = list(Module.objects.published().filter(required_for_exam=True).order_by("order"))
+    modules = catalogue if catalogue is not None else list(Module.objects.catalogue())
+    required = [module for module in modules if module.required_for_exam]
     done = completed_ids if completed_ids is not None else completed_module_ids(user)
     result.missing_modules = [module for module in required if module.pk not in done]
     if result.missing_modules:
@@ -149,12 +160,14 @@ def exam_eligibility(
     if active is not None:
         result.active_credential = active
         opens = active.expires_at - timedelta(days=conf.renewal_window_days())
+        result.renewal_opens_at = opens
         if opens > moment:
             waits.append(opens)
-            result.reasons.append(
-                "You hold a valid credential; renewal opens "
+            result.credential_reason = (
+                f"You hold a valid credential; renewal opens on {opens:%Y-%m-%d}, "
                 f"{conf.renewal_window_days()} days before it expires."
             )
+            result.reasons.append(result.credential_reason)
         else:
             result.renewal = True
     if waits:
@@ -166,20 +179,30 @@ def exam_eligibility(
 
 
 def _draw(exam: Exam) -> list[tuple[Question, str]]:
-    """Question ids per domain by weight, shuffled across domains."""
+    """Questions by the exam's blueprint (`Exam.blueprint()`: per domain by weight, and within
+    each domain per difficulty by `difficulty_mix`), so that every attempt has the same mix;
+    shuffled across domains."""
     drawn: list[tuple[Question, str]] = []
-    quotas = exam.questions_per_domain()
-    if not quotas:
+    blueprint = exam.blueprint()
+    if not blueprint:
         raise ExamUnavailable("The exam has no active domains.")
-    bank = Question.objects.exam_bank().filter(domain__in=list(quotas)).only("id", "domain")
-    by_domain: dict[str, list[Question]] = defaultdict(list)
+    domains = sorted({domain for domain, _ in blueprint})
+    bank = (
+        Question.objects.exam_bank()
+        .filter(domain__in=domains)
+        .only("id", "domain", "difficulty")
+        .order_by("pk")
+    )
+    by_cell: dict[tuple[str, str], list[Question]] = defaultdict(list)
     for question in bank:
-        by_domain[question.domain].append(question)
-    for domain, count in quotas.items():
-        pool = by_domain.get(domain, [])
+        by_cell[(question.domain, question.difficulty)].append(question)
+        by_cell[(question.domain, "")].append(question)  # "" = any difficulty
+    for (domain, level), count in blueprint.items():
+        pool = by_cell.get((domain, level), [])
         if len(pool) < count:
+            label = f"{domain} ({level})" if level else domain
             raise ExamUnavailable(
-                f"The question bank for {domain} has {len(pool)} questions; {count} are needed."
+                f"The question bank for {label} has {len(pool)} questions; {count} are needed."
             )
         drawn.extend((question, domain) for question in _rng.sample(pool, count))
     _rng.shuffle(drawn)

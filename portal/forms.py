@@ -68,7 +68,12 @@ class InviteForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     team = forms.ModelChoiceField(
-        label="Team (optional)", queryset=Team.objects.all(), required=False
+        label="Team",
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label="No team (learning only)",
+        help_text="Their spend pages and Slack answers show this team's costs. Without a team "
+        "they can learn but see no spend until a FinOps admin adds them to one.",
     )
 
     def clean_email(self) -> str:
@@ -80,3 +85,25 @@ class InviteForm(forms.Form):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=300)
+
+
+class CandidateInviteForm(forms.Form):
+    """An external candidate: the same invitation as a learner, without a team."""
+
+    email = forms.EmailField(label="E-mail")
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+
+    def clean_email(self) -> str:
+        email = str(self.cleaned_data["email"]).strip().lower()
+        if email_taken(email):
+            raise forms.ValidationError("This person already has an account.")
+        return email
+
+
+class PaperForm(forms.Form):
+    paper_size = forms.ChoiceField(
+        label="Paper size for PDF summaries",
+        choices=[("", "From my language"), ("a4", "A4"), ("letter", "US Letter")],
+        required=False,
+    )

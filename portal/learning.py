@@ -217,7 +217,7 @@ def _maybe_complete(progress: ModuleProgress, module: Module, now: datetime) -> 
     """Mark complete (once) when all sections are read and the quiz is passed; xAPI it."""
     if progress.completed_at is not None:
         return
-    if not set(progress.module_version.section_ids) <= set(progress.sections_read):
+    if not set(progress.module_version.required_section_ids) <= set(progress.sections_read):
         return
     if progress.quiz_passed_at is None and Question.objects.quiz_for(module).exists():
         return

@@ -15,13 +15,21 @@ class Role(StrEnum):
     HR = "HR"
     TEAM_LEAD = "Team lead"
     FINOPS_ADMIN = "FinOps admin"
+    CANDIDATE = "Candidate"
 
 
 # app_label.codename, or app_label.* for every permission of an app.
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.LEARNER: [],
     Role.AUTHOR: ["curriculum.*"],
-    Role.HR: ["portal.view_people_progress", "portal.revoke_credential", "portal.invite_people"],
+    Role.HR: [
+        "portal.view_people_progress",
+        "portal.revoke_credential",
+        "portal.invite_people",
+        "portal.evaluate_people",
+        "portal.edit_rubric",
+        "portal.view_summary_log",
+    ],
     Role.TEAM_LEAD: ["portal.view_team_progress"],
     Role.FINOPS_ADMIN: [
         "metrics.*",
@@ -32,6 +40,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "portal.invite_people",
         "portal.export_xapi",
     ],
+    # An external candidate takes modules and the exam; sees no spend and no team.
+    Role.CANDIDATE: ["portal.candidate"],
 }
 
 

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from portal import views
-from portal.views import accounts, credentials, exam, learn, people, spend
+from portal.views import accounts, credentials, exam, hr, learn, people, remediation, spend
 
 app_name = "portal"
 
@@ -48,6 +48,17 @@ urlpatterns = [
     path("learn/", learn.catalogue, name="catalogue"),
     path("learn/dashboard/", learn.dashboard, name="dashboard"),
     path("dashboard/", spend.spend_dashboard, name="spend"),
+    path("dashboard/org/", spend.org_dashboard, name="spend_org"),
+    path("dashboard/records/", spend.records, name="spend_records"),
+    path("dashboard/records.csv", spend.records_csv, name="spend_records_csv"),
+    path("dashboard/org/board-report/", spend.board_report_download, name="board_report"),
+    path("remediation/", remediation.actions_list, name="remediation"),
+    path("remediation/<int:action_id>/", remediation.action_detail, name="remediation_action"),
+    path(
+        "remediation/<int:action_id>/<str:decision>/",
+        remediation.action_decide,
+        name="remediation_decide",
+    ),
     path("learn/xapi.json", learn.xapi_statements, name="xapi_statements"),
     path("learn/<slug:slug>/", learn.module_detail, name="module_detail"),
     path("learn/<slug:slug>/read/", learn.section_read, name="section_read"),
@@ -84,4 +95,19 @@ urlpatterns = [
     path("people/", people.people_list, name="people"),
     path("people/invite/", people.invite, name="people_invite"),
     path("people/<int:user_id>/", people.person_detail, name="person_detail"),
+    # HR: roles, rubrics, candidates, evaluations, credential summaries
+    path("hr/", hr.hr_home, name="hr_home"),
+    path("hr/roles/<slug:slug>/", hr.rubric_detail, name="hr_rubric"),
+    path("hr/roles/<slug:slug>/edit/", hr.rubric_edit_view, name="hr_rubric_edit"),
+    path("hr/roles/<slug:slug>/invite/", hr.candidate_invite, name="hr_candidate_invite"),
+    path("hr/roles/<slug:slug>/compare/", hr.compare, name="hr_compare"),
+    path("hr/roles/<slug:slug>/evaluate/", hr.evaluation_start, name="hr_evaluation_start"),
+    path("hr/evaluations/<uuid:evaluation_id>/", hr.evaluation_detail, name="hr_evaluation"),
+    path("hr/people/<int:user_id>/summary.pdf", hr.person_summary, name="person_summary"),
+    path("hr/bulk/", hr.bulk, name="hr_bulk"),
+    path("hr/bulk/<uuid:batch_id>/", hr.bulk_status, name="hr_bulk_status"),
+    path("hr/bulk/<uuid:batch_id>/download/", hr.bulk_download, name="hr_bulk_download"),
+    path("hr/log/", hr.download_log, name="hr_log"),
+    path("credentials/summary.pdf", hr.my_summary, name="my_summary"),
+    path("credentials/paper/", hr.paper_preference, name="paper_preference"),
 ]

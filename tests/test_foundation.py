@@ -39,6 +39,7 @@ PROD_ENV = {
     "ALLOWED_HOSTS": "finops.example.com",
     "DATABASE_URL": "postgres://finops@127.0.0.1:5432/finops",
     "OB_SIGNING_KEY": "z3u2en7t5LR2WtQH5PfsRmBfVCV9X2F7nY6RmPZT9i5zHkQX",
+    "SITE_URL": "https://finops.example.com",
 }
 
 
@@ -83,7 +84,7 @@ def test_production_settings_pass_deploy_check():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"]
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY", "SITE_URL"]
 )
 def test_missing_production_secret_names_the_variable(missing):
     env = {k: v for k, v in PROD_ENV.items() if k != missing}

@@ -12,6 +12,7 @@ from slack_bolt import Ack, App
 from bot.alerting import alert_click, approve_click
 from bot.clicks import Click
 from bot.nudges import nudge_click
+from bot.remediation import reject_click
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def register(app: App) -> None:
     for action_id in ALERT_ACTIONS:
         app.action(action_id)(on_alert_button)
     app.action("action_approve")(on_approve_button)
+    app.action("action_reject")(on_reject_button)
     for action_id in NUDGE_ACTIONS:
         app.action(action_id)(on_nudge_button)
     app.action("open_portal")(on_link_button)
@@ -54,6 +56,13 @@ def on_approve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) ->
     action_id = _id(action)
     if action_id is not None:
         approve_click(action_id=action_id, click=Click.from_body(body))
+
+
+def on_reject_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    ack()
+    action_id = _id(action)
+    if action_id is not None:
+        reject_click(action_id=action_id, click=Click.from_body(body))
 
 
 def on_nudge_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -64,7 +64,20 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+
+def site_url_from(value: str) -> str:
+    """SITE_URL: the public address the portal is reached at, used in every link the product
+    sends out (invitation e-mails, credential issuer and achievement ids, Slack links)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+        raise ImproperlyConfigured(
+            f"SITE_URL is malformed: {value!r} (expected e.g. https://finops.example.com)"
+        )
+    return value.strip().rstrip("/")
+
+
+SITE_URL = site_url_from(env.str("SITE_URL", default="http://127.0.0.1:8000"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -155,7 +168,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded and generated files (billing uploads, demo usage, PDFs): one folder per instance.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))).resolve()
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI FinOps <noreply@example.com>")
@@ -259,10 +273,17 @@ ANTHROPIC_API_BASE_URL = env.str("ANTHROPIC_API_BASE_URL", default="https://api.
 REMEDIATION_WEBHOOK_URL = env.str("REMEDIATION_WEBHOOK_URL", default="")
 REMEDIATION_WEBHOOK_SECRET = env.str("REMEDIATION_WEBHOOK_SECRET", default="")
 REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=10.0)
+# The LiteLLM-proxy executor of remediation actions (metrics.remediation.LiteLLMExecutor).
+LITELLM_PROXY_URL = env.str("LITELLM_PROXY_URL", default="")
+LITELLM_MASTER_KEY = env.str("LITELLM_MASTER_KEY", default="")
+# Days of spend compared before and after a remediation action ran.
+REMEDIATION_OUTCOME_DAYS = env.int("REMEDIATION_OUTCOME_DAYS", default=7)
 # Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")
 CARBON_SELF_HOSTED_PUE = env.float("CARBON_SELF_HOSTED_PUE", default=1.2)
+# The low end of self-hosted models' range (metrics.carbon): the best data centre assumed.
+CARBON_SELF_HOSTED_PUE_LOW = env.float("CARBON_SELF_HOSTED_PUE_LOW", default=1.1)
 CARBON_SELF_HOSTED_WUE = env.float("CARBON_SELF_HOSTED_WUE", default=0.5)
 
 # --- Billing imports: limits checked before any parser reads a file (metrics/sources/limits.py)

@@ -1,6 +1,8 @@
 """Production: every secret comes from the environment, with no default.
 
-A missing SECRET_KEY, ALLOWED_HOSTS or DATABASE_URL stops start-up with one line naming it.
+A missing SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, OB_SIGNING_KEY or SITE_URL stops start-up
+with one line naming it (SITE_URL's development default would put 127.0.0.1 links in e-mails,
+credentials and Slack messages).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -8,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import env
 
-for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY"):
+for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "OB_SIGNING_KEY", "SITE_URL"):
     if not env.str(_name, default=""):
         raise ImproperlyConfigured(f"Set the {_name} environment variable (required in production)")
 

@@ -52,6 +52,9 @@ class ActionSerializer(serializers.ModelSerializer[RemediationAction]):
             "executed_at",
             "dry_run_result",
             "result",
+            "policy",
+            "expected_effect",
+            "outcome",
             "can_approve",
         ]
         read_only_fields = fields
@@ -114,7 +117,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet[RemediationAction]):
         responses={200: ActionSerializer, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409},
     )
     @action(detail=True, methods=["post"])
-    def approve(self, request: Request, pk: str | None = None) -> Response:
+    def approve(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Approve a proposed action (FinOps admins, leads of its team); it then runs once.
         403 for others who see it; 409 when it is no longer proposed."""
         obj = self.get_object()
@@ -127,7 +130,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet[RemediationAction]):
         responses={200: ActionSerializer, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409},
     )
     @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
+    def reject(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Reject a proposed action (same people as approving); it can never run."""
         obj = self.get_object()
         body = RejectSerializer(data=request.data)
@@ -138,7 +141,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet[RemediationAction]):
 
     @extend_schema(request=None, responses={200: DryRunSerializer, 404: ERROR_404})
     @action(detail=True, methods=["post"], url_path="dry-run")
-    def dry_run(self, request: Request, pk: str | None = None) -> Response:
+    def dry_run(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """What executing the action would send, without sending anything; the preview is
         stored on the action (`dry_run_result`) for whoever approves it."""
         obj = self.get_object()

@@ -121,7 +121,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
 
     @extend_schema(request=None, responses={200: AlertSerializer, 404: ERROR_404})
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+    def acknowledge(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Acknowledge the alert (open or snoozed ones; repeating it changes nothing)."""
         alert = self.get_object()
         with service_errors():
@@ -133,7 +133,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
         responses={200: AlertSerializer, 400: ERROR_400, 404: ERROR_404},
     )
     @action(detail=True, methods=["post"])
-    def snooze(self, request: Request, pk: str | None = None) -> Response:
+    def snooze(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Silence the alert until a time (`until`) or for a number of `hours`; anomalies of
         the same team and model are not raised again meanwhile."""
         alert = self.get_object()

@@ -39,8 +39,8 @@ M = TypeVar("M", bound=models.Model)
 
 # Dates outside this window are refused (400): no ledger has them, and a previous period
 # computed from year 1 would not be a date.
-MIN_DAY = date(1970, 1, 1)
-MAX_DAY = date(2999, 12, 31)
+MIN_DAY = queries.FIRST_DAY
+MAX_DAY = queries.LAST_DAY
 MAX_PERIOD_DAYS = 3660  # ten years
 MAX_LIST_VALUES = 20
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")

@@ -93,7 +93,7 @@ class RecommendationViewSet(viewsets.ReadOnlyModelViewSet[Recommendation]):
         responses={200: RecommendationSerializer, 400: ERROR_400, 404: ERROR_404, 409: ERROR_409},
     )
     @action(detail=True, methods=["post"])
-    def dismiss(self, request: Request, pk: str | None = None) -> Response:
+    def dismiss(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Dismiss with a reason (required). It stays quiet for 30 days; an applied
         recommendation cannot be dismissed (409)."""
         rec = self.get_object()

@@ -19,6 +19,7 @@ from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import pagination, renderers, serializers, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -166,6 +167,18 @@ def csv_stream(qs: QuerySet[CostRecord]) -> Iterator[str]:
 
 class RecordPagination(pagination.CursorPagination):
     ordering = ("-day", "-id")
+
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        """DRF checks the cursor's offset but not its position: a forged `p=abc` would reach the
+        day filter and fail there (a 500). Any position that is not a day is an invalid cursor."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                date.fromisoformat(str(cursor.position))
+            except ValueError:
+                raise NotFound(self.invalid_cursor_message) from None
+        return cursor
+
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000

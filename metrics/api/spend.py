@@ -138,7 +138,13 @@ class SpendOutputSerializer(serializers.Serializer[Any]):
     usage = serializers.DictField(child=RatioField(), help_text="Token, request, GPU sums")
     kpis = KpiSerializer(help_text="Unit KPIs with matched numerators (DESIGN.md)")
     kpi_coverage = KpiCoverageSerializer(help_text="Share of the scope's cost each KPI covers")
-    carbon_g = CarbonSerializer(allow_null=True, help_text="Estimated range; null if unknown")
+    carbon_g = CarbonSerializer(
+        allow_null=True,
+        help_text=(
+            "Estimated range (EcoLogits); null if unknown. Assumes no measured latency: "
+            "generation time is modeled from the model size"
+        ),
+    )
     unallocated = serializers.DictField(
         child=MoneyField(), allow_null=True, help_text="Organization scope only, else null"
     )

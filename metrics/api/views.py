@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from metrics.api.budgets import (
     ForecastParamsSerializer,
@@ -19,10 +20,11 @@ from metrics.api.budgets import (
 from metrics.api.common import ERROR_400, ERROR_404, TeamSlugField
 from metrics.budgets import local_today
 from metrics.forecast import forecast_month_end
-from metrics.ingest import billing_import, store_upload
-from metrics.models import AllocationRule, ImportBatch, Team
+from metrics.ingest import import_precheck, job_rows_done, store_upload
+from metrics.models import AllocationRule, ImportBatch, ImportJob, Team
 from metrics.sources.base import IngestError
 from metrics.sources.registry import SOURCES
+from metrics.tasks import queue_import
 
 
 class TeamSerializer(serializers.ModelSerializer[Team]):
@@ -46,7 +48,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
         responses={200: TeamForecastSerializer, 400: ERROR_400, 404: ERROR_404},
     )
     @action(detail=True, methods=["get"])
-    def forecast(self, request: Request, slug: str | None = None) -> Response:
+    def forecast(self, request: Request, slug: str | None = None, **kwargs: object) -> Response:
         """Month-end spend forecast of the team (expected, with a low-high range) and how it
         compares with the team's budget in that currency (metrics.forecast explains how)."""
         team = self.get_object()
@@ -127,6 +129,41 @@ class ImportUploadSerializer(serializers.Serializer[Any]):
     source = serializers.ChoiceField(choices=["auto", *SOURCES], default="auto")  # type: ignore[assignment]
 
 
+class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
+    rows_done = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "file_name",
+            "source",
+            "status",
+            "rows_done",
+            "batch",
+            "already_imported",
+            "summary",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "status_url",
+        ]
+
+    def get_rows_done(self, job: ImportJob) -> int:
+        return job_rows_done(job)
+
+    def get_summary(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.batch.summary if job.batch is not None else None
+
+    def get_status_url(self, job: ImportJob) -> str:
+        url = reverse("import-job-detail", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
 class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet[ImportBatch]):
     """Imported files. POST a billing file (multipart `file`, optional `source`) to import it."""
 
@@ -135,8 +172,11 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet[ImportBatch]):
     queryset = ImportBatch.objects.all()
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=ImportUploadSerializer, responses={201: ImportBatchSerializer})
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Store the file and queue its import: 202 with `status_url` (progress, then the
+        summary or the `file:row:column` error). Oversized uploads answer 413; files over
+        the import limits, empty or of no known format, 400 at once."""
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
@@ -145,19 +185,28 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet[ImportBatch]):
             path = store_upload(file.name, file.chunks(), size=file.size)
         except IngestError as exc:
             return Response({"error": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        source = upload.validated_data["source"]
         try:
-            result = billing_import(
-                path,
-                source=upload.validated_data["source"],
-                user=request.user,  # type: ignore[arg-type]
-                display_name=file.name,
-            )
+            import_precheck(path, source=source, display_name=file.name)
         except IngestError as exc:
-            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        finally:
             path.unlink(missing_ok=True)
-        body = ImportBatchSerializer(result.batch).data
-        return Response(
-            {**body, "already_imported": not result.created},
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        job = ImportJob.objects.create(
+            file_name=file.name,
+            path=str(path),
+            source=source,
+            created_by=request.user,  # type: ignore[misc]
         )
+        queue_import(job)
+        body = ImportJobSerializer(job, context={"request": request}).data
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
+        )
+
+
+class ImportJobViewSet(viewsets.ReadOnlyModelViewSet[ImportJob]):
+    """Queued imports: status, rows done so far, then the batch summary or the error."""
+
+    serializer_class = ImportJobSerializer
+    permission_classes = [LedgerAdminPermission]
+    queryset = ImportJob.objects.select_related("batch")

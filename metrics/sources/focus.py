@@ -7,13 +7,16 @@ timestamps (FOCUS spec examples), extra non-FOCUS columns (ignored, e.g. `Id`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from metrics.sources.base import (
+    TEXT_COLUMNS,
     IngestError,
     decimal_strings,
     finish_frame,
@@ -87,6 +90,7 @@ COLUMNS: dict[str, str] = {
     "x_ModelRequests": "model_requests",
     "x_GpuHours": "gpu_hours",
     "x_ApplicationKey": "application_key",
+    # x_ServiceTier ("batch") and SkuPriceDetails' ServiceTier: see _service_tiers
 }
 MANDATORY = ["ChargePeriodStart", "ChargePeriodEnd", "BilledCost"]
 MONEY = {
@@ -109,6 +113,7 @@ INTEGERS = {
     "x_ModelRequests",
 }
 NULLS = ["", "NULL", "null"]
+TEXT_COLUMNS_SET = set(TEXT_COLUMNS)
 
 PROVIDER_KEYS = {
     "aws": "aws",
@@ -192,7 +197,7 @@ def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
         raise IngestError(str(path), 0, "-", f"cannot read the Parquet file: {exc}") from exc
 
 
-def parse(path: Path) -> Iterator[pd.DataFrame]:
+def _parse_pandas(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
     chunks = _parquet_chunks(path) if path.suffix == ".parquet" else _csv_chunks(path)
     first_line = 2  # the header is line 1
@@ -218,6 +223,42 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
                 f"the row has {have} fields, the header {len(raw.columns)} (truncated file?)",
             )
         yield _normalize(raw, file=file, lines=lines)
+
+
+BATCH_TIER = json.dumps({"service_tier": "batch"})
+TIERS = {"SkuPriceDetails", "x_ServiceTier"}
+
+
+def _tier_of_price_details(text: str) -> str:
+    """The service tier a SkuPriceDetails object names (`ServiceTier` or `x_ServiceTier`)."""
+    try:
+        details = json.loads(text)
+    except ValueError:
+        return ""
+    if not isinstance(details, dict):
+        return ""
+    for key, value in details.items():
+        if str(key).lower() in ("servicetier", "x_servicetier") and isinstance(value, str):
+            return value.strip().lower()
+    return ""
+
+
+def _service_tiers(raw: pd.DataFrame) -> pd.Series:
+    """Batch usage from conformant signals, kept in `raw` as `{"service_tier": "batch"}` (what
+    the catalog re-pricing reads, as for Anthropic's own field): our `x_ServiceTier` column,
+    or a `ServiceTier` / `x_ServiceTier` property in SkuPriceDetails (FOCUS 1.2+). FOCUS's
+    PricingCategory has no batch value, so it is not used."""
+    tier = pd.Series("", index=raw.index, dtype=object)
+    if "SkuPriceDetails" in raw.columns:
+        details = raw["SkuPriceDetails"].astype("string").fillna("").str.strip()
+        present = details.str.startswith("{")
+        tier = tier.where(~present, details[present].map(_tier_of_price_details))
+    if "x_ServiceTier" in raw.columns:
+        column = raw["x_ServiceTier"].astype("string").fillna("").str.strip().str.lower()
+        tier = tier.where(column == "", column)
+    return pd.Series(
+        [BATCH_TIER if t == "batch" else None for t in tier], index=raw.index, dtype=object
+    )
 
 
 def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFrame:
@@ -298,6 +339,191 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
         )
     if "BillingCurrency" not in raw.columns:
         warnings.append(f"{file}:1:BillingCurrency: column absent; amounts taken as USD")
+    out["raw"] = _service_tiers(raw)
     frame = finish_frame(out, file=file)
     frame.attrs["warnings"] = warnings
     return frame
+
+
+# --- The fast path: Arrow end to end ------------------------------------------------------
+
+ARROW_BLOCK_BYTES = 32 << 20  # bytes of CSV per batch: bounds memory, not the file size
+_ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+_MONEY_NULLS = ["", "NULL", "null", "None", "NaN", "nan"]
+_DECIMAL_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def parse_fallback(path: Path) -> Iterator[pd.DataFrame]:
+    """The pandas reader (every quirk, the exact error of a malformed file)."""
+    yield from _parse_pandas(path)
+
+
+def parse(path: Path) -> Iterator[Any]:
+    """CSV and gzip CSV through Arrow (a batch the fast path cannot take as it is goes
+    through the pandas normalization); Parquet through pandas."""
+    if path.suffix == ".parquet":
+        yield from _parse_pandas(path)
+        return
+    yield from _parse_arrow(path)
+
+
+def _parse_arrow(path: Path) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from metrics.sources.arrow import ReparseSlowly
+
+    file = str(path)
+    with path.open("rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        header = _arrow_header(path, gz)
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise ReparseSlowly(str(exc)) from exc
+    names = [h.strip() for h in header]
+    if any(c not in names for c in MANDATORY) or len(set(names)) != len(names):
+        yield from _parse_pandas(path)  # the pandas reader names what is wrong
+        return
+    wanted = [
+        raw for raw, clean in zip(header, names, strict=True) if clean in COLUMNS or clean in TIERS
+    ]
+    stream = pa.input_stream(file, compression="gzip" if gz else None)
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES),
+            convert_options=pacsv.ConvertOptions(
+                column_types={raw: pa.string() for raw in header},
+                include_columns=wanted,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        first_line = 2
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            table = pa.Table.from_batches([batch]).rename_columns(
+                [c.strip() for c in batch.schema.names]
+            )
+            yield _normalize_arrow(table, file=file, first_line=first_line)
+            first_line += batch.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise ReparseSlowly(str(exc)) from exc
+    finally:
+        stream.close()
+
+
+def _arrow_header(path: Path, gz: bool) -> list[str]:
+    import csv
+    import gzip
+    import io
+
+    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+        line = fh.readline(1 << 20)
+    text = line.decode("utf-8-sig").rstrip("\r\n")
+    return next(csv.reader(io.StringIO(text)), [])
+
+
+def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
+    """A batch of FOCUS text columns -> the ledger table; a batch with anything unusual
+    (dollar amounts, other date formats, missing billing periods or currency, bad values)
+    goes through the pandas `_normalize`, which repairs it or names the bad cell."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from metrics.sources.arrow import LEDGER_SCHEMA, UTC_TS, encode, nullish, to_ledger_table
+
+    n = table.num_rows
+    names = set(table.column_names)
+
+    def slow() -> Any:
+        raw = table.to_pandas()
+        lines = pd.Series(range(first_line, first_line + n), index=raw.index)
+        return to_ledger_table(_normalize(raw, file=file, lines=lines))
+
+    if "BillingCurrency" not in names or "BillingPeriodStart" not in names or names & TIERS:
+        return slow()  # (service tiers: batch pricing signals, read by _service_tiers)
+    out: dict[str, Any] = {"source_line": pa.array(np.arange(first_line, first_line + n))}
+    for focus_col, col in COLUMNS.items():
+        if focus_col not in names:
+            continue
+        values = table.column(focus_col)
+        if focus_col in MONEY:  # (blanks around a number: the pandas path strips them)
+            empty = nullish(values, _MONEY_NULLS)
+            good = pc.or_(empty, pc.match_substring_regex(values, _DECIMAL_RE))
+            if not pc.all(good).as_py() or (focus_col == "BilledCost" and pc.any(empty).as_py()):
+                return slow()
+            out[col] = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+        elif focus_col in INTEGERS:
+            empty = nullish(values, NULLS)
+            good = pc.or_(empty, pc.match_substring_regex(values, r"^\d+$"))
+            if not pc.all(good).as_py():
+                return slow()
+            out[col] = pc.cast(pc.if_else(empty, "0", values), pa.int64())
+        elif col.endswith(("_start", "_end")) and "period" in col:
+            encoded = encode(values)
+            parsed = pc.strptime(
+                pc.utf8_trim_whitespace(encoded.dictionary),
+                format=_ISO_Z,
+                unit="s",
+                error_is_null=True,
+            )
+            if parsed.null_count:  # another format, or blanks: pandas knows them all
+                return slow()
+            stamps = pc.cast(parsed, pa.timestamp("s", tz="UTC")).take(encoded.indices)
+            out[col] = pc.cast(stamps, UTC_TS)
+        elif focus_col == "Tags":
+            values = pc.utf8_trim_whitespace(values)
+            empty = nullish(values, ["", "NULL", "null", "{}"])
+            kept = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+            for value in pc.unique(pc.drop_null(kept)).to_pylist():
+                try:
+                    ok = isinstance(json.loads(value), dict)
+                except (ValueError, RecursionError):
+                    ok = False
+                if not ok:
+                    return slow()
+            out[col] = kept
+        else:  # text: trimmed and NULL-cleaned once per distinct value
+            encoded = encode(values)
+            words = pc.utf8_trim_whitespace(encoded.dictionary)
+            words = pc.if_else(nullish(words, NULLS), "", words)
+            out[col] = words.take(encoded.indices)
+    if "effective_cost" not in out:
+        out["effective_cost"] = out["billed_cost"]
+    else:
+        out["effective_cost"] = pc.coalesce(out["effective_cost"], out["billed_cost"])
+    category = out.get("charge_category")
+    out["charge_category"] = (
+        pa.array(["Usage"] * n)
+        if category is None
+        else pc.if_else(pc.equal(category, ""), "Usage", category)
+    )
+    if pc.any(pc.equal(out["billing_currency"], "")).as_py():
+        return slow()
+    provider = out.get("provider")
+    if provider is None or pc.any(pc.equal(provider, "")).as_py():
+        names_col = out.get("provider_name", pa.array([""] * n))
+        encoded = encode(names_col)
+        keys = pa.array([provider_key(v) for v in encoded.dictionary.to_pylist()])
+        derived = keys.take(encoded.indices)
+        out["provider"] = (
+            derived if provider is None else pc.if_else(pc.equal(provider, ""), derived, provider)
+        )
+    arrays = []
+    for field in LEDGER_SCHEMA:
+        if field.name in out:
+            arrays.append(pc.cast(out[field.name], field.type))
+        elif pa.types.is_integer(field.type):
+            arrays.append(pa.array(np.zeros(n, dtype=np.int64)))
+        elif field.name in ("gpu_hours",):
+            arrays.append(pa.array(["0"] * n))
+        elif field.name in TEXT_COLUMNS_SET:
+            arrays.append(pa.array([""] * n))
+        else:
+            arrays.append(pa.nulls(n, field.type))
+    if "gpu_hours" in out:
+        arrays[LEDGER_SCHEMA.get_field_index("gpu_hours")] = pc.fill_null(out["gpu_hours"], "0")
+    return pa.Table.from_arrays(arrays, schema=LEDGER_SCHEMA)

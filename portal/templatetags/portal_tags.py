@@ -6,6 +6,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from curriculum.rendering import render_markdown_inline
+from portal.people import Navigation, navigation_for
 
 register = template.Library()
 
@@ -26,3 +27,9 @@ def markdown_inline(text: str) -> SafeString:
 def percent_bar(value: int) -> str:
     """A width for a progress bar, clamped to 0..100."""
     return f"{max(0, min(100, int(value)))}%"
+
+
+@register.simple_tag(takes_context=True)
+def portal_navigation(context: template.Context) -> Navigation:
+    """The menu items the signed-in person gets (portal.people.navigation_for)."""
+    return navigation_for(context.get("user"))

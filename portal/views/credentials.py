@@ -15,15 +15,24 @@ from django.views.decorators.http import require_GET, require_POST
 from portal import conf
 from portal import credentials as service
 from portal.forms import RevokeForm
-from portal.models import Credential
+from portal.models import Credential, Evaluation, Profile
 from portal.views import signed_in
 
 
 @login_required
 @require_GET
 def my_credentials(request: HttpRequest) -> HttpResponse:
-    items = Credential.objects.for_user(signed_in(request)).select_related("exam")
-    return render(request, "portal/credentials/mine.html", {"credentials": items})
+    me = signed_in(request)
+    items = Credential.objects.for_user(me).select_related("exam")
+    paper = Profile.objects.filter(user=me).values_list("paper_size", flat=True).first() or ""
+    shared = Evaluation.objects.filter(subject=me, shared_with_subject=True).select_related(
+        "rubric_version__rubric"
+    )
+    return render(
+        request,
+        "portal/credentials/mine.html",
+        {"credentials": items, "paper": paper, "evaluations": shared},
+    )
 
 
 @require_GET

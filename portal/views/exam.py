@@ -88,7 +88,7 @@ def attempt_question(request: HttpRequest, attempt_id: UUID, position: int) -> H
         if go == "finish":
             return redirect("portal:attempt_finish", attempt_id=attempt.public_id)
         target = position - 1 if go == "previous" else position + 1
-        if go.isdigit():
+        if go.isascii() and go.isdigit() and len(go) <= 6:  # "²".isdigit() is True too
             target = int(go)
         if not 1 <= target <= attempt.question_count:
             return redirect("portal:attempt_finish", attempt_id=attempt.public_id)

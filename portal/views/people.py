@@ -16,8 +16,9 @@ from portal import learning
 from portal.accounts import AccountError, user_invite
 from portal.credentials import can_revoke
 from portal.forms import InviteForm, RevokeForm
+from portal.hr import evaluations_visible_to
 from portal.models import Credential
-from portal.people import can_view_people, people_visible_to
+from portal.people import can_view_people, learners, people_visible_to
 from portal.views import signed_in
 
 
@@ -28,7 +29,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     required = Module.objects.published().filter(required_for_exam=True).count()
     people = (
-        people_visible_to(request.user)
+        learners(people_visible_to(request.user))
         .annotate(
             modules_done=Count(
                 "module_progress__module",
@@ -67,6 +68,7 @@ def person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "credentials": Credential.objects.for_user(person).select_related("exam"),
             "can_revoke": can_revoke(request.user),
             "form": RevokeForm(),
+            "evaluations": evaluations_visible_to(request.user).filter(subject=person),
         },
     )
 
@@ -88,6 +90,11 @@ def invite(request: HttpRequest) -> HttpResponse:
         except AccountError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, f"Invitation sent to {user.email}.")
+            team = form.cleaned_data["team"]
+            messages.success(
+                request,
+                f"Invitation sent to {user.email}"
+                + (f", member of {team.name}." if team else ", with no team (learning only)."),
+            )
             return redirect("portal:people_invite")
     return render(request, "portal/people/invite.html", {"form": form})

@@ -1,78 +1,349 @@
-"""The team spend dashboard: the same query layer as the bot and the API (metrics.queries)."""
+"""The spend dashboards: the team view (`/dashboard/`), the organization view
+(`/dashboard/org/`), the records behind any number (`/dashboard/records/`, CSV streamed) and
+the board report download. Thin: filters come from the URL (so a view can be shared, and is
+exactly what the bot links to), numbers from `metrics.dashboards` over `metrics.queries`.
+
+Scoping is the API's: a team you may not see answers 404, like one that does not exist.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from metrics.models import Alert, Budget, Recommendation, Team
-from metrics.queries import CostColumn, ScopeError, SpendQuery, scope_for, spend_report
+from metrics import dashboards
+from metrics.api.records import csv_stream
+from metrics.carbon import LATENCY_ASSUMPTION
+from metrics.models import VIEW_ALL_SPEND, CostRecord, Team
+from metrics.queries import FIRST_DAY, LAST_DAY, CostColumn, ScopeError, SpendQuery, scope_for
+from portal import charts
+from portal.hr import is_candidate
 
 MAX_DAYS = 366
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+PAGE_SIZE = 50
+CURSOR_SALT = "portal.records.cursor"
 
 
-def _day(value: str | None, default: date) -> date:
+def ledger_today() -> date:
+    from metrics.api.common import ledger_today as today
+
+    return today()
+
+
+def _day(value: str | None) -> date | None:
     if not value:
-        return default
+        return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        return default
+        return None
+    # 0001-01-01 or 9999-12-31 would overflow the previous period or the exclusive end.
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def _values(value: str | None, *, limit: int = 300) -> tuple[str, ...]:
+    items = [v.strip() for v in (value or "").split(",") if v.strip() and "\x00" not in v]
+    return tuple(dict.fromkeys(v[:limit] for v in items))[:20]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The URL's filters. `end` is the last day included (as the bot and the API)."""
+
+    teams: tuple[str, ...]
+    start: date
+    end: date
+    providers: tuple[str, ...]
+    models: tuple[str, ...]
+    applications: tuple[str, ...]
+    cost: CostColumn
+    stack: dashboards.Stack
+
+    @classmethod
+    def parse(cls, params: Any, today: date) -> Filters:
+        start = _day(params.get("start")) or today.replace(day=1)
+        end = _day(params.get("end")) or max(start, today)
+        if end < start or (end - start).days > MAX_DAYS:
+            start, end = today.replace(day=1), today
+        teams = tuple(s for s in _values(params.get("team"), limit=50) if SLUG_RE.match(s))
+        cost: CostColumn = "billed_cost" if params.get("cost") == "billed" else "effective_cost"
+        stack: dashboards.Stack = "model" if params.get("stack") == "model" else "provider"
+        return cls(
+            teams=teams,
+            start=start,
+            end=end,
+            providers=tuple(p.lower() for p in _values(params.get("provider"), limit=32)),
+            models=_values(params.get("model"), limit=200),
+            applications=_values(params.get("application")),
+            cost=cost,
+            stack=stack,
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        f = replace(self, **changes)
+        out = {
+            "team": ",".join(f.teams),
+            "start": f.start.isoformat(),
+            "end": f.end.isoformat(),
+            "provider": ",".join(f.providers),
+            "model": ",".join(f.models),
+            "application": ",".join(f.applications),
+            "cost": "billed" if f.cost == "billed_cost" else "",
+            "stack": "model" if f.stack == "model" else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def url(self, path: str, **changes: Any) -> str:
+        return f"{path}?{urlencode(self.params(**changes), safe=',')}"
+
+    def query(self, request: HttpRequest, teams: list[Team] | None = None) -> SpendQuery:
+        return SpendQuery(
+            _scope(request, self.teams, teams),
+            self.start,
+            self.end + timedelta(days=1),
+            self.providers,
+            self.models,
+            self.cost,
+            self.applications,
+        )
+
+
+def _scope(request: HttpRequest, slugs: tuple[str, ...], teams: list[Team] | None = None) -> Any:
+    """The query scope; a team the user may not see is a 404, like one that does not exist.
+    `teams`: the teams the user may see, when the page has them already. Candidates (HR's
+    external applicants) see no spend at all."""
+    if is_candidate(request.user):
+        raise PermissionDenied("candidates see no spend")
+    try:
+        return scope_for(request.user, list(slugs) or None, visible_teams=teams)
+    except ScopeError as exc:
+        if slugs:
+            raise Http404("No such team.") from exc
+        raise PermissionDenied(str(exc)) from exc
+
+
+def _linked(
+    f: Filters, items: list[dashboards.Item], field: str
+) -> list[tuple[dashboards.Item, str]]:
+    """Each breakdown row with the link to its records."""
+    return [(i, f.url("/dashboard/records/", **{field: (i.key,)})) for i in items]
+
+
+def _common(request: HttpRequest, f: Filters, view: dashboards.SpendView) -> dict[str, Any]:
+    path = request.path
+    by_provider = _linked(f, view.by_provider, "providers")
+    by_model = _linked(f, view.by_model, "models")
+    by_application = _linked(f, view.by_application, "applications")
+    records = f.url("/dashboard/records/")
+    by_category = [
+        (i, f"{records}&{urlencode({'category': i.key})}") for i in view.by_service_category
+    ]
+    return {
+        "by_provider": by_provider,
+        "by_model": by_model,
+        "by_application": by_application,
+        "breakdowns": [
+            ("provider", by_provider, "provider"),
+            ("model", by_model, "model"),
+            ("application", by_application, "application"),
+            ("service category", by_category, "categorized"),
+        ],
+        "f": f,
+        "view": view,
+        "scope": view.query.scope,
+        "cost_label": "Billed cost" if f.cost == "billed_cost" else "Effective cost",
+        "stack_provider_url": f.url(path, stack="provider"),
+        "stack_model_url": f.url(path, stack="model"),
+        "records_url": f.url("/dashboard/records/"),
+        "csv_url": f.url("/dashboard/records.csv"),
+        "daily_spec": charts.daily_spend(view),
+        "sparklines": [
+            (
+                name,
+                label,
+                view.kpis.get(name),
+                charts.sparkline(view.kpi_trend, name),
+                dashboards.KPI_DEFINITIONS[name],
+            )
+            for name, label in dashboards.KPI_NAMES.items()
+        ],
+        "daily_table": dashboards.pivot(view.daily, "day", "key", "amount"),
+        "kpi_table": dashboards.pivot(view.kpi_trend, "day", "kpi", "value"),
+        "changes": {c: view.change(c) for c in view.comparison.totals},
+        "comparison_note": dashboards.comparison_note(view.comparison),
+        "compared_span": dashboards.compared_span(view.comparison),
+        "carbon_assumption": LATENCY_ASSUMPTION,
+    }
 
 
 @login_required
 @require_GET
 def spend_dashboard(request: HttpRequest) -> HttpResponse:
-    """`?team=a,b&start=YYYY-MM-DD&end=YYYY-MM-DD` (end inclusive) `&provider=&model=&cost=`.
-    Default: the caller's teams (the whole organization for FinOps admins), month to date."""
-    today = timezone.localdate()
-    start = _day(request.GET.get("start"), today.replace(day=1))
-    end = _day(request.GET.get("end"), today)
-    if end < start or (end - start).days > MAX_DAYS:
-        start, end = today.replace(day=1), today
-    slugs = [s for s in request.GET.get("team", "").split(",") if s.strip()]
-    try:
-        scope = scope_for(request.user, slugs or None)
-    except ScopeError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    providers = tuple(p for p in request.GET.get("provider", "").split(",") if p)
-    models = tuple(m for m in request.GET.get("model", "").split(",") if m)
-    cost: CostColumn = "billed_cost" if request.GET.get("cost") == "billed" else "effective_cost"
-    query = SpendQuery(scope, start, end + timedelta(days=1), providers, models, cost)
-    report = spend_report(query, top=10)
-    team_ids = scope.team_ids
-    budgets = Budget.objects.filter(active=True).select_related("team")
-    alerts = Alert.objects.filter(status=Alert.Status.OPEN).select_related("team")
-    recommendations = Recommendation.objects.filter(status=Recommendation.Status.OPEN)
-    if team_ids is not None:
-        budgets = budgets.filter(team_id__in=team_ids)
-        alerts = alerts.filter(team_id__in=team_ids)
-        recommendations = recommendations.filter(team_id__in=team_ids)
-    peak = max((amount for _, _, amount in report.daily), default=0) or 1
-    daily = [
-        (day, currency, amount, int(amount * 100 / peak)) for day, currency, amount in report.daily
-    ]
+    """The team view. `?team=a,b&start=YYYY-MM-DD&end=YYYY-MM-DD` (end inclusive)
+    `&provider=&model=&application=&cost=billed&stack=model`. Default: the caller's teams (the
+    whole organization for FinOps admins), month to date."""
+    today = ledger_today()
+    f = Filters.parse(request.GET, today)
+    teams = list(Team.objects.visible_to(request.user).order_by("name"))
+    q = f.query(request, teams)
+    view = dashboards.spend_view(q, today=today, stack=f.stack)
+    context = _common(request, f, view)
+    context.update(
+        {
+            "teams": teams,
+            "is_admin": request.user.has_perm(VIEW_ALL_SPEND),
+        }
+    )
+    return render(request, "portal/spend/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def org_dashboard(request: HttpRequest) -> HttpResponse:
+    """The organization view (FinOps admins and leaders with VIEW_ALL_SPEND)."""
+    if not request.user.has_perm(VIEW_ALL_SPEND):
+        raise PermissionDenied("The organization view is for FinOps admins.")
+    today = ledger_today()
+    f = Filters.parse(request.GET, today)
+    f = replace(f, teams=())
+    q = f.query(request)
+    org = dashboards.org_view(q, today=today, stack=f.stack)
+    context = _common(request, f, org.spend)
+    last_month = dashboards.add_months(today.replace(day=1), -1)
+    context.update(
+        {
+            "org": org,
+            "ranking_spec": charts.team_ranking(org),
+            "mix_spec": charts.model_mix(org),
+            "monthly_spec": charts.monthly_spend(org),
+            "report_month": f"{last_month:%Y-%m}",
+            "team_urls": {t.slug: f.url("/dashboard/", teams=(t.slug,)) for t in org.ranking},
+        }
+    )
+    return render(request, "portal/spend/org.html", context)
+
+
+# --- The records behind a number ----------------------------------------------------------------
+
+
+def records_queryset(request: HttpRequest, f: Filters) -> QuerySet[CostRecord]:
+    """The billing lines matching the filters that the user may see (the API's rule)."""
+    scope = _scope(request, f.teams)
+    qs = CostRecord.objects.filter(day__gte=f.start, day__lte=f.end)
+    if scope.team_ids is not None:
+        qs = qs.filter(team_id__in=scope.team_ids)
+    if f.providers:
+        qs = qs.filter(provider__in=f.providers)
+    if f.models:
+        match = Q()
+        for m in f.models:
+            match |= Q(model__iexact=m) | Q(model__iregex=rf"^{re.escape(m)}-[0-9]")
+        qs = qs.filter(match)
+    if f.applications:
+        qs = qs.filter(application_key__in=f.applications)
+    category = _extra(request)
+    if category.get("category"):
+        qs = qs.filter(service_category=category["category"])
+    if category.get("unallocated"):
+        qs = qs.filter(team__isnull=True)  # only admins' scope has any
+    return qs
+
+
+def _extra(request: HttpRequest) -> dict[str, str]:
+    """Record filters the dashboards do not have: service category, unallocated only."""
+    out = {}
+    category = request.GET.get("category", "")
+    if category and "\x00" not in category:
+        out["category"] = category[:100]
+    if request.GET.get("unallocated") in ("1", "true"):
+        out["unallocated"] = "1"
+    return out
+
+
+@login_required
+@require_GET
+def records(request: HttpRequest) -> HttpResponse:
+    """The lines behind a number, newest first, 50 a page with an opaque signed cursor."""
+    today = ledger_today()
+    f = Filters.parse(request.GET, today)
+    qs = records_queryset(request, f).select_related("team").order_by("-day", "-id")
+    cursor = request.GET.get("cursor")
+    if cursor:
+        try:
+            day_text, last_id = signing.loads(cursor, salt=CURSOR_SALT)
+            last_day = date.fromisoformat(day_text)
+        except (signing.BadSignature, ValueError, TypeError) as exc:
+            raise Http404("That page link is not valid.") from exc
+        qs = qs.filter(Q(day__lt=last_day) | Q(day=last_day, id__lt=int(last_id)))
+    rows = list(qs[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    extra = _extra(request)
+    here = f.url(request.path) + ("&" + urlencode(extra) if extra else "")
+    csv_url = f.url("/dashboard/records.csv") + ("&" + urlencode(extra) if extra else "")
+    next_url = None
+    if more:
+        token = signing.dumps([rows[-1].day.isoformat(), rows[-1].pk], salt=CURSOR_SALT)
+        next_url = here + "&" + urlencode({"cursor": token})
+    from metrics.queries import readable_names
+
+    names = readable_names(r.application_key for r in rows)
     return render(
         request,
-        "portal/spend/dashboard.html",
+        "portal/spend/records.html",
         {
-            "report": report,
-            "scope": scope,
-            "start": start,
-            "end": end,
-            "cost_label": "Billed cost" if cost == "billed_cost" else "Effective cost",
-            "changes": {c: report.change(c) for c in report.totals},
-            "daily": daily,
-            "budgets": budgets[:20],
-            "alerts": alerts[:10],
-            "recommendations": recommendations.select_related("team")[:5],
-            "teams": Team.objects.visible_to(request.user),
-            "selected": slugs,
+            "f": f,
+            "rows": rows,
+            "names": names,
+            "next_url": next_url,
+            "first_url": here if cursor else None,
+            "csv_url": csv_url,
+            "category": extra.get("category", ""),
+            "back_url": f.url("/dashboard/"),
         },
     )
+
+
+@login_required
+@require_GET
+def records_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every matching line as CSV (streamed; the API's columns, with the application key)."""
+    f = Filters.parse(request.GET, ledger_today())
+    qs = records_queryset(request, f).order_by("day", "id")
+    response = StreamingHttpResponse(csv_stream(qs), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="records-{f.start}-{f.end}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def board_report_download(request: HttpRequest) -> HttpResponse:
+    """`?month=YYYY-MM&format=pdf|pptx`: the monthly board report (FinOps admins). Reuses the
+    stored report of that month when it exists, else renders it now."""
+    from portal import board_report
+
+    if not request.user.has_perm(VIEW_ALL_SPEND):
+        raise PermissionDenied("The board report is for FinOps admins.")
+    fmt = request.GET.get("format", "pdf")
+    if fmt not in board_report.FORMATS:
+        return HttpResponse("format must be pdf or pptx", status=400, content_type="text/plain")
+    try:
+        month = board_report.parse_month(request.GET.get("month", ""))
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    data, name = board_report.board_report_file(month=month, fmt=fmt, today=ledger_today())
+    response = HttpResponse(data, content_type=board_report.FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -29,7 +29,14 @@ def alert(teams):
         amount=Decimal("812.40"),
         currency="USD",
         title="Ml-Platform reached 80% of its 2026-10 budget: 812.40 of 1,000.00 USD",
-        details={"threshold": 80, "spent": "812.40", "budget": "1000.00"},
+        details={
+            "threshold": 80,
+            "spent": "812.40",
+            "budget": "1000.00",
+            "percent": 81.2,
+            "application_key": "",
+            "run": "0123456789abcdef0123456789abcdef",
+        },
     )
 
 
@@ -135,7 +142,13 @@ def test_show_details_privately(client, slack, alert, django_capture_on_commit_c
     )
     (private,) = slack.of("response_url")
     assert private["replace_original"] is False
-    assert "*threshold*: 80" in json.dumps(private["blocks"])
+    flat = json.dumps(private["blocks"])
+    assert "*Threshold*\\n80%" in flat and "*Spent of budget*\\n$812.40 of $1,000.00" in flat
+    assert "*Kind*\\nBudget" in flat and "*Team*\\nMl-Platform" in flat
+    # Internal bookkeeping and empty values are not shown; times are Slack dates.
+    assert "run" not in flat.lower().split("raised")[0] and "application_key" not in flat
+    assert "<!date^" in flat and "Application" not in flat
+    assert_within_slack_limits(private["blocks"])
     click(
         client,
         django_capture_on_commit_callbacks,
@@ -244,3 +257,78 @@ def test_unknown_clicker_is_told_and_nothing_changes(
 def test_link_button_is_acknowledged(client, slack, django_capture_on_commit_callbacks):
     click(client, django_capture_on_commit_callbacks, "open_portal", "", "UALICE")
     assert not Delivery.objects.exists()
+
+
+def test_one_anomaly_one_message_with_the_model_breakdown(fake_slack, teams):
+    from datetime import timedelta
+
+    from metrics.anomalies import anomalies_detect
+    from metrics.models import DailyCost
+
+    team = teams["ml-platform"]
+    team.slack_channel_id = "C0MLP"
+    team.save()
+    day = date(2026, 6, 15)
+    for i in range(1, 21):
+        DailyCost.objects.create(
+            team=team,
+            day=day - timedelta(days=i),
+            provider="openai",
+            model="gpt-4o",
+            currency="USD",
+            effective_cost=Decimal(10),
+            billed_cost=Decimal(10),
+        )
+    DailyCost.objects.create(
+        team=team,
+        day=day,
+        provider="openai",
+        model="gpt-4o",
+        currency="USD",
+        effective_cost=Decimal(100),
+        billed_cost=Decimal(100),
+    )
+    (alert,) = anomalies_detect(start=day, end=day + timedelta(1))
+    assert alert.subject == ""
+    assert alerts_post() == 1
+    (message,) = fake_slack.of("chat.postMessage")
+    flat = json.dumps(message["blocks"])
+    assert "*By model*" in flat
+    assert "gpt-4o: $100.00, 10.0x its 7-day median ($10.00) (anomalous)" in flat
+    assert_within_slack_limits(message["blocks"])
+
+
+def test_a_snoozed_alert_that_wakes_up_updates_the_message_and_tells_the_team(
+    client, slack, alert, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.alerts import alerts_wake_snoozed
+
+    assert alerts_post() == 1
+    alert.refresh_from_db()
+    ts = alert.slack_ts
+    click(
+        client,
+        django_capture_on_commit_callbacks,
+        "alert_snooze",
+        str(alert.pk),
+        "ULEAD",
+        channel="C0MLP",
+        ts=ts,
+    )
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.SNOOZED
+    assert "Snoozed until" in json.dumps(slack.of("chat.update")[-1]["blocks"])
+    assert alerts_wake_snoozed(now=timezone.now() + timedelta(days=2)) == 1
+    assert alerts_wake_snoozed(now=timezone.now() + timedelta(days=2)) == 0
+    assert alerts_post() == 1  # the wake is announced
+    assert alerts_post() == 0  # once
+    redrawn = json.dumps(slack.of("chat.update")[-1]["blocks"])
+    assert "Status: *Open*" in redrawn and "Snoozed until" not in redrawn
+    assert "alert_snooze" in redrawn  # the buttons are back
+    (told,) = [m for m in slack.of("chat.postMessage") if m.get("thread_ts") == ts]
+    assert told["reply_broadcast"] is True
+    assert told["text"].startswith(":alarm_clock: The snooze is over: this alert is open again.")

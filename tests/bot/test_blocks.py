@@ -193,7 +193,7 @@ def test_alert_blocks_buttons_follow_the_state():
     blocks = alert_blocks(card)
     assert_within_slack_limits(blocks)
     ids = [e["action_id"] for e in blocks[-1]["elements"]]
-    assert ids == ["alert_ack", "alert_snooze", "alert_details", "action_approve"]
+    assert ids == ["alert_ack", "alert_snooze", "alert_details", "action_approve", "action_reject"]
     done = AlertCard(
         1,
         "budget",
@@ -216,7 +216,11 @@ def test_alert_blocks_buttons_follow_the_state():
         "snoozed",
         snoozed_until=datetime(2026, 10, 16, 9, tzinfo=UTC),
     )
-    assert "Snoozed until 2026-10-16 09:00 UTC" in repr(alert_blocks(snoozed))
+    # In each reader's own time zone (Slack's date token), UTC where a client cannot.
+    assert (
+        "Snoozed until <!date^1792141200^{date_short_pretty} at {time}|2026-10-16 09:00 UTC>"
+        in repr(alert_blocks(snoozed))
+    )
 
 
 def test_nudge_summary_and_home_blocks_fit():

@@ -57,18 +57,26 @@ def module_body(slug: str, extra: str = "") -> str:
     return "\n".join(parts) + extra
 
 
-def question_yaml(qid: str, prompt: str, *, extra: str = "", type_: str = "single") -> str:
+def question_yaml(
+    qid: str, prompt: str, *, extra: str = "", type_: str = "single", rotate: int = 0
+) -> str:
+    """One question; `rotate` moves the choices round so that key positions vary (the exam
+    bank's key positions must be roughly uniform). The key is never the longest choice."""
     correct_b = "\n        correct: true" if type_ == "multiple" else ""
+    choices = [
+        f'      - text: "Right answer for {qid}"\n        correct: true\n',
+        f'      - text: "Second answer for {qid}"{correct_b}\n',
+        f'      - text: "Wrong answer for {qid}"\n',
+    ]
+    shift = rotate % len(choices)
+    choices = choices[shift:] + choices[:shift]
     return (
         f"  - id: {qid}\n"
         f"    type: {type_}\n"
         f"{extra}"
         f'    prompt: "{prompt}"\n'
         f"    choices:\n"
-        f'      - text: "Right answer for {qid}"\n'
-        f"        correct: true\n"
-        f'      - text: "Second answer for {qid}"{correct_b}\n'
-        f'      - text: "Wrong answer for {qid}"\n'
+        f"{''.join(choices)}"
         f'    explanation: "Because the definition of {qid} says so."\n'
     )
 
@@ -107,6 +115,10 @@ def write_curriculum(root: Path) -> Path:
         "waiting_days: [1, 14]\n"
         "validity_months: 24\n"
         "required_modules: all\n"
+        "difficulty_mix:\n"
+        "  foundation: 0.3\n"
+        "  practitioner: 0.5\n"
+        "  advanced: 0.2\n"
         "domains:\n"
         "  - slug: domain-a\n"
         "    title: Domain A\n"
@@ -121,8 +133,12 @@ def write_curriculum(root: Path) -> Path:
             question_yaml(
                 f"{domain}-{n:03d}",
                 f"Exam question {n} on {domain}?",
-                extra=f"    domain: {domain}\n    difficulty: {levels[n % 3]}\n",
+                extra=(
+                    f"    domain: {domain}\n    difficulty: {levels[n % 3]}\n"
+                    f"    section: 01-alpha.md#why-this-matters\n"
+                ),
                 type_="multiple" if n % 5 == 0 else "single",
+                rotate=n,
             )
             for n in range(1, count + 1)
         )

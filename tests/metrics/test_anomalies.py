@@ -183,14 +183,15 @@ def test_detect_creates_one_alert_and_a_rerun_creates_none(teams):
     add(ml, D, 80)
     add(ml, D, 5, model="")  # spend with no model counts in the team total only
     created = anomalies_detect(start=D, end=D + timedelta(1))
-    assert [(a.subject, a.amount, a.currency) for a in created] == [
-        ("", Decimal("85.00"), "USD"),
-        ("gpt-4o", Decimal("80.00"), "USD"),
-    ]
+    # The team total and its one model both break the rule: one incident, one alert.
+    assert [(a.subject, a.amount, a.currency) for a in created] == [("", Decimal("85.00"), "USD")]
     team_alert = created[0]
     assert team_alert.kind == Alert.Kind.ANOMALY and team_alert.team == ml and team_alert.day == D
     assert team_alert.dedupe_key == f"anomaly:{ml.pk}:2026-06-15:USD:team"
-    assert created[1].dedupe_key == f"anomaly:{ml.pk}:2026-06-15:USD:model:gpt-4o"
+    assert team_alert.details["breakdown"] == [
+        {"model": "gpt-4o", "cost": 80.0, "median_7d": 10.0, "ratio": 8.0, "anomalous": True},
+        {"model": "(no model)", "cost": 5.0, "median_7d": 0.0, "ratio": None, "anomalous": False},
+    ]
     assert team_alert.title == (
         "Spend anomaly: Ml-Platform spent 85.00 USD on 2026-06-15, 8.5x its 7-day median (10.00)"
     )
@@ -199,7 +200,34 @@ def test_detect_creates_one_alert_and_a_rerun_creates_none(teams):
     # A restart, a second worker, an hourly re-run: nothing new.
     assert anomalies_detect(start=D, end=D + timedelta(1)) == []
     assert anomalies_detect(start=D - timedelta(1), end=D + timedelta(2)) == []
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
+
+
+def test_one_spike_of_a_single_model_team_is_one_incident(teams):
+    ml = teams["ml-platform"]
+    history(ml, [10.0] * 20)
+    add(ml, D, 100)
+    (alert,) = anomalies_detect(start=D, end=D + timedelta(1))
+    assert alert.subject == "" and alert.details["scope"] == "team"
+    assert [(b["model"], b["anomalous"]) for b in alert.details["breakdown"]] == [("gpt-4o", True)]
+    assert Alert.objects.count() == 1
+
+
+def test_a_model_spike_hidden_in_the_team_total_is_its_own_incident(teams):
+    ml = teams["ml-platform"]
+    history(ml, [1000.0] * 20, model="big")
+    history(ml, [10.0] * 20, model="small")
+    history(ml, [10.0] * 20, model="tiny")
+    add(ml, D, 1000, model="big")
+    add(ml, D, 100, model="small")
+    add(ml, D, 60, model="tiny")
+    (alert,) = anomalies_detect(start=D, end=D + timedelta(1))
+    assert alert.subject == "small" and alert.details["scope"] == "model"
+    assert [(b["model"], b["anomalous"]) for b in alert.details["breakdown"]] == [
+        ("big", False),
+        ("small", True),
+        ("tiny", True),
+    ]
 
 
 def test_long_names_fit_the_alert(teams):
@@ -209,8 +237,11 @@ def test_long_names_fit_the_alert(teams):
     model = "m" * 200
     history(ml, [10.0] * 20, model=model)
     add(ml, D, 100, model=model)
-    team_alert, model_alert = anomalies_detect(start=D, end=D + timedelta(1))
+    (team_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert team_alert.title.startswith("Spend anomaly: NNNN")
+    Alert.objects.all().delete()
+    history(ml, [1000.0] * 21, model="steady", last=D)  # the team total stays normal
+    (model_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert len(model_alert.title) == 300 and model_alert.title.endswith("\u2026")
     assert model_alert.subject == model and len(model_alert.dedupe_key) <= 300
 
@@ -229,11 +260,11 @@ def test_repeats_are_suppressed_for_24_hours(teams):
     for i in range(3):  # D, D+1 and D+2 are each anomalous against their history
         add(ml, D + timedelta(days=i), 100)
     first = anomalies_detect(start=D, end=D + timedelta(1), team_ids=[ml.pk])
-    assert [a.day for a in first] == [D, D]  # team total and model
+    assert [a.day for a in first] == [D]  # one incident: team total and model
     # The next day is within 24 h of D's alert: suppressed, in a later run too.
     assert anomalies_detect(start=D + timedelta(1), end=D + timedelta(2)) == []
     later = anomalies_detect(start=D + timedelta(2), end=D + timedelta(3))
-    assert [a.day for a in later] == [D + timedelta(2)] * 2
+    assert [a.day for a in later] == [D + timedelta(2)]
     # One backfill over the three days gives the same answer (D and D+2).
     Alert.objects.all().delete()
     backfill = anomalies_detect(start=D, end=D + timedelta(3))
@@ -245,12 +276,28 @@ def test_a_snoozed_alert_silences_its_team_and_model(teams, people):
     history(ml, [10.0] * 20)
     for i in range(3):
         add(ml, D + timedelta(days=i), 100)
-    _team_alert, model_alert = anomalies_detect(start=D, end=D + timedelta(1))
+    (team_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
+    alert_snooze(
+        alert=team_alert, user=people["engineer"], until=timezone.now() + timedelta(days=7)
+    )
+    assert anomalies_detect(start=D + timedelta(2), end=D + timedelta(3)) == []
+
+
+def test_a_snoozed_model_incident_silences_that_model_only(teams, people):
+    ml = teams["ml-platform"]
+    history(ml, [1000.0] * 20, model="big")
+    history(ml, [10.0] * 20, model="small")
+    for i in range(3):
+        add(ml, D + timedelta(days=i), 1000, model="big")
+        add(ml, D + timedelta(days=i), 100, model="small")
+    (model_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
+    assert model_alert.subject == "small"
     alert_snooze(
         alert=model_alert, user=people["engineer"], until=timezone.now() + timedelta(days=7)
     )
+    add(ml, D + timedelta(days=2), 5000, model="big")  # now the team total spikes
     later = anomalies_detect(start=D + timedelta(2), end=D + timedelta(3))
-    assert [a.subject for a in later] == [""]  # the team total still alerts; the model is snoozed
+    assert [a.subject for a in later] == [""]
 
 
 def test_configured_thresholds_apply(teams, settings):
@@ -260,7 +307,7 @@ def test_configured_thresholds_apply(teams, settings):
     settings.ANOMALY_MULTIPLIER = 5.0
     assert anomalies_detect(start=D, end=D + timedelta(1)) == []
     settings.ANOMALY_MULTIPLIER = 4.0
-    assert len(anomalies_detect(start=D, end=D + timedelta(1))) == 2
+    assert len(anomalies_detect(start=D, end=D + timedelta(1))) == 1
 
 
 def test_the_task_skips_while_another_run_holds_the_lock(teams):
@@ -272,7 +319,7 @@ def test_the_task_skips_while_another_run_holds_the_lock(teams):
         assert mine
         assert detect_anomalies() == []  # another run holds the lock
     ids = detect_anomalies()
-    assert len(ids) == 2 and detect_anomalies() == []
+    assert len(ids) == 1 and detect_anomalies() == []
     window = detect_anomalies(start=(today - timedelta(5)).isoformat(), end=today.isoformat())
     assert window == []
 
@@ -327,5 +374,5 @@ def test_two_workers_at_once_raise_each_anomaly_once(teams):
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert Alert.objects.count() == 3 * 2  # team total and model, per team
-    assert len(results) == 2 and len(results[0]) + len(results[1]) == 6
+    assert Alert.objects.count() == 3  # one incident per team
+    assert len(results) == 2 and len(results[0]) + len(results[1]) == 3

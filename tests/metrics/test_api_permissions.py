@@ -23,6 +23,16 @@ CSV = (
 RULE = {"priority": 5, "team": "ml-platform", "field": "sub_account", "pattern": "x-*"}
 BUDGET = {"team": "ml-platform", "application_key": "chat", "monthly_amount": "500.00"}
 PERIOD = f"start={DAY}&end={DAY}"
+POLICY = {
+    "name": "Route chat spikes",
+    "trigger": "anomaly",
+    "team": "ml-platform",
+    "min_amount": "50",
+    "action_kind": "model_route",
+    "params": {"application_key": "chat", "to_model": "gpt-4o-mini"},
+    "executor": "litellm",
+    "approvers": ["lead@example.com"],
+}
 
 
 def E(engineer, outsider, lead, hr, admin, anon):
@@ -52,7 +62,9 @@ MATRIX = [
     ("patch", "/api/v1/allocation-rules/{id}/", "rule", "", {"note": "x"}, LEDGER_ADMIN),
     ("delete", "/api/v1/allocation-rules/{id}/", "rule", "", None, LEDGER_ADMIN | {"admin": 204}),
     ("get", "/api/v1/imports/", None, "", None, LEDGER_ADMIN),
-    ("post", "/api/v1/imports/", None, "", "upload", LEDGER_ADMIN | {"admin": 201}),
+    ("post", "/api/v1/imports/", None, "", "upload", LEDGER_ADMIN | {"admin": 202}),
+    ("get", "/api/v1/import-jobs/", None, "", None, LEDGER_ADMIN),
+    ("get", "/api/v1/import-jobs/{id}/", "import_job", "", None, LEDGER_ADMIN),
     ("get", "/api/v1/imports/{id}/", "batch", "", None, LEDGER_ADMIN),
     # spend and KPIs: own teams by default; a named team one may not see is 404
     ("get", "/api/v1/spend/", None, PERIOD, None, E(200, 200, 200, 403, 200, 403)),
@@ -118,6 +130,13 @@ MATRIX = [
     ("post", "/api/v1/actions/{id}/approve/", "action", "", {}, LEAD_WRITE),
     ("post", "/api/v1/actions/{id}/reject/", "action", "", {"reason": "no"}, LEAD_WRITE),
     ("post", "/api/v1/actions/{id}/dry-run/", "action", "", {}, TEAM_OBJECT),
+    # remediation policies: FinOps admins only
+    ("get", "/api/v1/policies/", None, "", None, LEDGER_ADMIN),
+    ("post", "/api/v1/policies/", None, "", POLICY, LEDGER_ADMIN | {"admin": 201}),
+    ("get", "/api/v1/policies/{id}/", "policy", "", None, LEDGER_ADMIN),
+    ("put", "/api/v1/policies/{id}/", "policy", "", POLICY, LEDGER_ADMIN),
+    ("patch", "/api/v1/policies/{id}/", "policy", "", {"enabled": False}, LEDGER_ADMIN),
+    ("delete", "/api/v1/policies/{id}/", "policy", "", None, LEDGER_ADMIN | {"admin": 204}),
 ]
 
 AMOUNT = re.compile(r"\d+\.\d{2}")

@@ -12,6 +12,7 @@ from metrics.models import (
     Budget,
     CostRecord,
     ImportBatch,
+    ImportJob,
     Recommendation,
     RemediationAction,
     Team,
@@ -131,9 +132,21 @@ def world(teams: dict[str, Team]) -> dict[str, object]:
     rule = AllocationRule.objects.create(
         priority=10, team=ml, field=AllocationRule.Field.SUB_ACCOUNT, pattern="ml-*"
     )
+    job = ImportJob.objects.create(file_name="oct.csv", path="/nonexistent", batch=b)
+    from metrics.models import RemediationPolicy
+
+    policy = RemediationPolicy.objects.create(
+        name="Cap ml-platform at 100%",
+        trigger="budget",
+        team=ml,
+        action_kind="budget_cap",
+        params={"application_key": "chat"},
+    )
     return {
+        "policy": policy,
         "team": ml,
         "batch": b,
+        "import_job": job,
         "record": rec_ml,
         "unallocated_record": rec_unalloc,
         "budget": budget,

@@ -64,7 +64,9 @@ def test_each_threshold_fires_once_as_spend_grows(teams):
     assert thresholds(first) == [50]
     alert = first[0]
     assert alert.dedupe_key == f"budget:{b.pk}:2026-06:50"
-    assert alert.title == "Ml-Platform reached 50% of its 2026-06 budget: 600.00 of 1,000.00 USD"
+    assert alert.title == (
+        "Ml-Platform is at 60% of its 2026-06 budget (the 50% threshold): 600.00 of 1,000.00 USD"
+    )
     assert (alert.kind, alert.status, alert.team, alert.budget) == ("budget", "open", ml, b)
     assert (alert.amount, alert.currency, alert.day) == (Decimal("600.00"), "USD", JUNE_10)
     run = alert.details.pop("run")  # which evaluation created it
@@ -136,7 +138,7 @@ def test_an_application_budget_counts_only_that_application(teams):
     add(ml, JUNE_10, 20, application_key="chatbot", model="gpt-4o-mini")
     [alert] = budgets_evaluate(today=JUNE_10)
     assert alert.budget == b and alert.subject == "chatbot" and alert.amount == Decimal("60.00")
-    assert alert.title.startswith("Ml-Platform (chatbot) reached 50% of its 2026-06 budget")
+    assert alert.title.startswith("Ml-Platform (chatbot) is at 60% of its 2026-06 budget")
 
 
 def test_malformed_thresholds_fall_back_to_the_defaults(teams):
@@ -394,3 +396,15 @@ def test_admin_lists_budgets_and_acknowledges_alerts(client, alert, django_user_
     assert response.status_code == 302
     alert.refresh_from_db()
     assert alert.status == Alert.Status.ACKNOWLEDGED and alert.acknowledged_by == root
+
+
+def test_the_title_says_the_real_percentage(teams):
+    ml = teams["ml-platform"]
+    budget(ml)
+    add(ml, date(2026, 6, 3), "1944.80")
+    (alert,) = [a for a in budgets_evaluate(today=JUNE_10) if a.status == "open"]
+    assert alert.details["threshold"] == 100
+    assert alert.title == (
+        "Ml-Platform is at 194% of its 2026-06 budget (the 100% threshold): "
+        "1,944.80 of 1,000.00 USD"
+    )

@@ -121,3 +121,42 @@ def test_rollup_rebuild_then_fill_gives_the_same_estimates(db, teams, tmp_path):
     assert before and before > 0
     rebuild_rollups([DAY])  # rebuilding the rollups runs the carbon pass too
     assert DailyCost.objects.get().gco2e_high == pytest.approx(before)
+
+
+def test_self_hosted_models_get_a_range_and_the_latency_assumption_is_stated(db, settings):
+    from ecologits.electricity_mix_repository import electricity_mixes
+    from ecologits.impacts.llm import compute_llm_impacts
+
+    from metrics.carbon import LATENCY_ASSUMPTION
+
+    ModelPrice.objects.create(
+        provider="meta",
+        model="llama-3.1-70b",
+        effective_date=date(2024, 7, 23),
+        input_per_mtok=Decimal("0.72"),
+        output_per_mtok=Decimal("0.72"),
+        parameters_billion=70,
+    )
+    got = estimate("kubernetes", "llama-3.1-70b-instruct", 1000, 1)
+    assert got.gco2e_low < got.gco2e_high and got.energy_kwh_low < got.energy_kwh_high
+    mix = electricity_mixes.find_electricity_mix(zone="WOR")
+
+    def ecologits(bits, pue):
+        return compute_llm_impacts(
+            model_active_parameter_count=70,
+            model_total_parameter_count=70,
+            output_token_count=1000,
+            if_electricity_mix_adpe=mix.adpe,
+            if_electricity_mix_pe=mix.pe,
+            if_electricity_mix_gwp=mix.gwp,
+            if_electricity_mix_wue=mix.wue,
+            datacenter_pue=pue,
+            datacenter_wue=0.5,
+            request_latency=math.inf,
+            model_quantization_bits=bits,
+        )
+
+    low, high = ecologits(8, 1.1), ecologits(16, 1.2)
+    assert got.gco2e_low == pytest.approx(low.gwp.value * 1000, rel=1e-9)
+    assert got.gco2e_high == pytest.approx(high.gwp.value * 1000, rel=1e-9)
+    assert "latency" in LATENCY_ASSUMPTION

@@ -199,7 +199,7 @@ def test_pull_task_imports_once_and_a_second_run_changes_nothing(fake, media):
     assert CostRecord.objects.count() == fixture_results("openai_costs_page.json") + (
         fixture_results("openai_usage_completions_grouped.json")
     )
-    assert cache.get("metrics:pull:openai") is None  # the lock is released
+    assert cache.get("metrics:lock:pull:openai") is None  # the lock is released
 
 
 @pytest.mark.django_db
@@ -230,12 +230,12 @@ def test_pull_task_does_not_overlap_a_running_pull(fake, caplog, monkeypatch):
     from metrics.tasks import pull_openai
 
     monkeypatch.setattr(openai_connector, "pull_openai", _must_not_run)
-    assert cache.add("metrics:pull:openai", "held by another worker", timeout=60)
+    assert cache.add("metrics:lock:pull:openai", "held by another worker", timeout=60)
     try:
         with caplog.at_level(logging.INFO, logger="metrics.tasks"):
             pull_openai()
     finally:
-        cache.delete("metrics:pull:openai")
+        cache.delete("metrics:lock:pull:openai")
     assert "another openai pull holds the lock" in caplog.text
 
 

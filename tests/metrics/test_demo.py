@@ -22,3 +22,18 @@ def test_demo_usage_is_allocated_and_idempotent(db, settings, tmp_path):
         team__isnull=True, provider__in=["openai", "anthropic"]
     ).count()
     assert open_share == 0
+
+
+def test_demo_ships_two_policies_and_one_proposed_action(db, settings, tmp_path):
+    from metrics.demo import seed_run_stage
+    from metrics.models import RemediationAction, RemediationPolicy
+
+    settings.MEDIA_ROOT = tmp_path
+    seed_people()
+    seed_usage(io.StringIO(), days=10, rows=1500)
+    seed_run_stage(io.StringIO())
+    seed_run_stage(io.StringIO())
+    assert RemediationPolicy.objects.count() == 2
+    (action,) = RemediationAction.objects.all()
+    assert action.status == "proposed" and action.policy.approvers.get().email == "lead@example.com"
+    assert action.expected_effect["summary"] and action.dry_run_result["executor"] == "litellm"

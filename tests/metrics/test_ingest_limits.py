@@ -19,6 +19,7 @@ from rest_framework.test import force_authenticate
 from metrics.ingest import billing_import
 from metrics.models import AllocationRule, CostRecord, ImportBatch
 from metrics.sources.base import IngestError
+from tests.metrics.test_ledger_api import upload
 
 HEADER = (
     "BillingAccountId,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,BilledCost,"
@@ -88,27 +89,23 @@ def deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def test_deeply_nested_json_document_is_a_400(client, people):
+def test_deeply_nested_json_document_fails_clearly_not_500(client, people):
     client.force_login(people["admin"])
     body = '{"object": "page", "data": ' + deep(200_000) + "}"
-    response = client.post(
-        "/api/v1/imports/",
-        {"file": SimpleUploadedFile("costs.json", body.encode()), "source": "openai"},
-    )
-    assert response.status_code == 400
-    assert "nested too deeply" in response.json()["error"]
+    response, status = upload(client, "costs.json", body.encode(), source="openai")
+    assert response.status_code == 202
+    assert status["status"] == "failed"
+    assert status["error"] == "costs.json:0:-: not valid JSON: JSON nested too deeply"
     assert not CostRecord.objects.exists()
 
 
-def test_deeply_nested_json_in_a_csv_tag_is_a_400(client, people):
+def test_deeply_nested_json_in_a_csv_tag_fails_clearly_not_500(client, people):
     client.force_login(people["admin"])
     tags = '"' + ('{"a":' * 100_000 + "1" + "}" * 100_000).replace('"', '""') + '"'
-    response = client.post(
-        "/api/v1/imports/",
-        {"file": SimpleUploadedFile("tags.csv", csv_bytes([ROW, ROW + tags]))},
-    )
-    assert response.status_code == 400
-    assert response.json()["error"].startswith("tags.csv:3:Tags:")
+    response, status = upload(client, "tags.csv", csv_bytes([ROW, ROW + tags]))
+    assert response.status_code == 202
+    assert status["status"] == "failed" and status["error"].startswith("tags.csv:3:Tags:")
+    assert not CostRecord.objects.exists()
 
 
 def test_a_nul_byte_is_refused_naming_row_and_column(db, tmp_path):
@@ -170,7 +167,7 @@ def test_uploads_are_streamed_to_disk_not_read_into_memory(people, settings, mon
         seen["size"] = path.stat().st_size
         raise IngestError(kwargs["display_name"], 0, "-", "stop here")
 
-    monkeypatch.setattr(views, "billing_import", fake_import)
+    monkeypatch.setattr(views, "import_precheck", fake_import)
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
     payload = csv_bytes([ROW] * 300_000)
     request = RequestFactory().post(

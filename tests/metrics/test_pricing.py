@@ -17,14 +17,13 @@ from metrics.pricing import (
     DEFAULT_CATALOG,
     CatalogError,
     connect_signals,
-    ledger_reprice,
-    ledger_reprice_batch,
     price_for,
     prices_load,
     read_catalog,
     usage_cost,
     what_if,
 )
+from metrics.services import ledger_reprice, ledger_reprice_batch
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "billing"
 D = Decimal
@@ -448,3 +447,29 @@ def test_what_if_prices_the_same_tokens_on_another_model_day_by_day(db, teams):
     assert est.days_priced == 2 and est.other_currencies == {"EUR"}
     assert est.output_tokens == 100_000 and est.model_requests == 200
     assert est.as_evidence()["saving"] == "8.24"
+
+
+def test_batch_price_from_conformant_focus_signals(db, teams, tmp_path):
+    """A FOCUS row is batch usage when SkuPriceDetails says so (FOCUS 1.2+: a JSON object of
+    price properties, `ServiceTier` or our `x_ServiceTier` key) or our `x_ServiceTier` column
+    does; PricingCategory is one of Standard/Dynamic/Committed/Other and never says it."""
+    price("o3", "2025-06-01", batch_input_per_mtok="5", batch_output_per_mtok="20")
+    tokens = (1_000_000, 0, 0, 100_000)  # standard 10 + 4 = 14; batch 5 + 2 = 7
+    rows = [
+        (line("2025-06-02", tokens=tokens, app="std"), "", ""),
+        (line("2025-06-03", tokens=tokens, app="col"), "", "batch"),
+        (line("2025-06-04", tokens=tokens, app="sku"), '"{""ServiceTier"": ""Batch""}"', ""),
+        (line("2025-06-05", tokens=tokens, app="xsku"), '"{""x_ServiceTier"": ""batch""}"', ""),
+        (line("2025-06-06", tokens=tokens, app="flex"), '"{""ServiceTier"": ""flex""}"', "flex"),
+    ]
+    path = tmp_path / "batch.csv"
+    path.write_text(
+        HEADER
+        + ",SkuPriceDetails,x_ServiceTier\n"
+        + "\n".join(f"{row},{sku},{tier}" for row, sku, tier in rows)
+        + "\n"
+    )
+    billing_import(path, source="focus")
+    got = {r.application_key: r.effective_cost for r in CostRecord.objects.all()}
+    assert got == {"std": D(14), "col": D(7), "sku": D(7), "xsku": D(7), "flex": D(14)}
+    assert all(r.cost_source == "catalog" for r in CostRecord.objects.all())

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from metrics import generator
@@ -22,7 +23,8 @@ COOKBOOK = "data/billing/openai_cookbook/openai_usage_completions_1d_ungrouped.j
 
 
 def frame_of(parser, path):
-    chunks = list(parser.parse(path))
+    # parsers yield pandas frames or Arrow tables of the same ledger columns
+    chunks = [c.to_pandas() if isinstance(c, pa.Table) else c for c in parser.parse(path)]
     for chunk in chunks:
         assert list(chunk.columns) == LEDGER_COLUMNS
     return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=LEDGER_COLUMNS)

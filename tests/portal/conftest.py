@@ -9,9 +9,11 @@ from curriculum.models import Exam, Module, Question
 from curriculum.services import curriculum_sync
 from portal.exam import attempt_answer_save, attempt_start, attempt_submit
 from portal.learning import progress_mark_section_read, quiz_answer_submit
-from portal.models import AttemptQuestion
+from portal.models import AttemptQuestion, Rubric
 from portal.openbadges import SigningKey
+from portal.rubrics import rubric_sync
 from tests.curriculum.conftest import write_curriculum
+from tests.portal.hr_helpers import write_rubric
 
 TEST_KEY = SigningKey.generate().to_multibase()
 
@@ -75,3 +77,19 @@ def certified(people, curriculum):
     attempt = take_exam(engineer, curriculum, correct=10)
     assert attempt.passed
     return engineer.credentials.get()
+
+
+# --- HR (rubrics over the test curriculum) ---
+
+
+@pytest.fixture
+def rubric_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "rubrics"
+    write_rubric(directory)
+    return directory
+
+
+@pytest.fixture
+def rubric(curriculum, rubric_dir, tmp_path) -> Rubric:
+    rubric_sync(rubric_dir=rubric_dir, curriculum_dir=tmp_path / "content")
+    return Rubric.objects.get(slug="test-role")

@@ -56,6 +56,39 @@ def test_questions_are_drawn_by_domain_weight_and_shuffled(ready, curriculum):
     assert len(orders) > 1
 
 
+def test_every_attempt_draws_the_same_domain_and_difficulty_blueprint(people, curriculum):
+    """exam.yaml's difficulty_mix (0.3 / 0.5 / 0.2): domain-a's 6 questions split 2 / 3 / 1 and
+    domain-b's 4 split 1 / 2 / 1 (largest remainder), in every attempt, whatever the draw."""
+    expected = {
+        ("domain-a", "foundation"): 2,
+        ("domain-a", "practitioner"): 3,
+        ("domain-a", "advanced"): 1,
+        ("domain-b", "foundation"): 1,
+        ("domain-b", "practitioner"): 2,
+        ("domain-b", "advanced"): 1,
+    }
+    assert curriculum.difficulty_mix == {
+        "foundation": "0.3",
+        "practitioner": "0.5",
+        "advanced": "0.2",
+    }
+    assert curriculum.blueprint() == expected
+    drawn_ids: set[int] = set()
+    for user in (people["engineer"], people["lead"], people["admin"]):
+        complete_all(user)
+        attempt = attempt_start(user=user, exam=curriculum)
+        items = list(AttemptQuestion.objects.filter(attempt=attempt).select_related("question"))
+        assert Counter((i.domain, i.question.difficulty) for i in items) == expected
+        drawn_ids |= {i.question_id for i in items}
+    assert len(drawn_ids) > 10  # the questions themselves still vary between attempts
+
+
+def test_a_bank_too_small_for_a_difficulty_makes_the_exam_unavailable(ready, curriculum):
+    Question.objects.filter(domain="domain-b", difficulty="advanced").update(retired=True)
+    with pytest.raises(ExamError, match=r"domain-b \(advanced\) has 0 questions; 1 are needed"):
+        attempt_start(user=ready, exam=curriculum)
+
+
 def test_correct_answers_never_reach_the_browser(client, ready, curriculum):
     client.force_login(ready)
     response = client.post(reverse("portal:exam_home"))

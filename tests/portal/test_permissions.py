@@ -13,7 +13,8 @@ import pytest
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from portal.models import AttemptQuestion, ExamAttempt
+from portal.hr import evaluation_start
+from portal.models import AttemptQuestion, ExamAttempt, SummaryBatch
 from portal.roles import Role
 from portal.urls import urlpatterns
 from tests.conftest import make_user
@@ -52,6 +53,11 @@ MATRIX = {
     "catalogue": signed_in(200),
     "dashboard": signed_in(200),
     "spend": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),  # own teams only
+    "spend_org": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),  # FinOps admins
+    "spend_records": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),  # own teams
+    "spend_records_csv": row(LOGIN, 200, 200, 200, 403, 200, 200, private=False),
+    # FinOps admins only; 400 = allowed, but no month given (test_board_report downloads one)
+    "board_report": row(LOGIN, 403, 403, 403, 403, 403, 400, private=False),
     "xapi_statements": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),
     "module_detail": signed_in(200),
     "section_read": signed_in(302, method="post"),
@@ -69,12 +75,40 @@ MATRIX = {
     "people": row(LOGIN, 403, 403, 403, 200, 200, 403, private=False),
     "people_invite": row(LOGIN, 403, 403, 403, 200, 403, 200),
     "person_detail": row(LOGIN, 403, 403, 403, 200, 200, 403, private=False),
+    # HR (#11): HR everything; a team lead the evaluations and summaries of their team's
+    # members; a person their own summary, and an evaluation only once HR shares it.
+    "hr_home": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    "hr_rubric": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    "hr_rubric_edit": row(LOGIN, 403, 403, 403, 200, 403, 403),
+    "hr_candidate_invite": row(LOGIN, 403, 403, 403, 200, 403, 403),
+    "hr_compare": row(LOGIN, 403, 403, 403, 200, 403, 403),
+    "hr_evaluation_start": row(LOGIN, 403, 403, 403, 302, 403, 403, method="post"),
+    "hr_evaluation": row(LOGIN, 404, 404, 404, 200, 200, 404, private=False),
+    "person_summary": row(LOGIN, 200, 404, 404, 200, 200, 404, private=False),
+    "hr_bulk": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    "hr_bulk_status": row(LOGIN, 403, 403, 403, 200, 403, 403),
+    "hr_bulk_download": row(LOGIN, 403, 403, 403, 404, 403, 403),  # HR's own, not built yet
+    "hr_log": row(LOGIN, 403, 403, 403, 200, 403, 403, private=False),
+    # The Run stage: everyone signed in sees the actions of their teams (none here); an
+    # action id they may not see (here: none exists) is 404 for reading and deciding.
+    "remediation": signed_in(200, private=False),
+    "remediation_action": signed_in(404),
+    "remediation_decide": signed_in(404, method="post"),
+    "my_summary": signed_in(200),
+    "paper_preference": signed_in(302, method="post"),
 }
 
 
 @pytest.fixture
-def world(people, certified, curriculum):
+def world(people, certified, curriculum, rubric):
     engineer = people["engineer"]
+    evaluation = evaluation_start(subject=engineer, rubric=rubric, by=people["hr"])
+    batch = SummaryBatch.objects.create(
+        requested_by=people["hr"],
+        subject_ids=[engineer.pk],
+        total=1,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
     passed = ExamAttempt.objects.get(user=engineer)
     open_attempt = ExamAttempt.objects.create(
         user=engineer,
@@ -98,6 +132,9 @@ def world(people, certified, curriculum):
     complete_all(people["outsider"])  # the outsider has progress of their own
     admin = make_user(type(engineer), "admin2@example.com", Role.FINOPS_ADMIN, Role.LEARNER)
     return {
+        "rubric": rubric,
+        "evaluation": evaluation,
+        "batch": batch,
         "passed": passed,
         "open": open_attempt,
         "credential": certified,
@@ -125,6 +162,17 @@ def kwargs_for(name, world):
         "credential_json": {"credential_id": world["credential"].pk},
         "credential_revoke": {"credential_id": world["credential"].pk},
         "person_detail": {"user_id": world["users"]["owner"].pk},
+        "hr_rubric": {"slug": world["rubric"].slug},
+        "hr_rubric_edit": {"slug": world["rubric"].slug},
+        "hr_candidate_invite": {"slug": world["rubric"].slug},
+        "hr_compare": {"slug": world["rubric"].slug},
+        "hr_evaluation_start": {"slug": world["rubric"].slug},
+        "hr_evaluation": {"evaluation_id": world["evaluation"].public_id},
+        "person_summary": {"user_id": world["users"]["owner"].pk},
+        "hr_bulk_status": {"batch_id": world["batch"].pk},
+        "hr_bulk_download": {"batch_id": world["batch"].pk},
+        "remediation_action": {"action_id": 999999},
+        "remediation_decide": {"action_id": 999999, "decision": "approve"},
     }.get(name, {})
 
 
@@ -143,6 +191,8 @@ def test_no_url_leaks_another_learners_data(client, world, persona):
         data = {
             "section_read": {"section": "learning-objectives"},
             "credential_revoke": {"reason": "matrix test"},
+            "hr_evaluation_start": {"user": world["users"]["owner"].pk},
+            "paper_preference": {"paper_size": "a4"},
         }.get(name, {})
         response = getattr(client, spec["method"])(url, data)
         expected = spec["expect"][persona]
@@ -158,7 +208,8 @@ def test_no_url_leaks_another_learners_data(client, world, persona):
             if persona != "anonymous":
                 client.force_login(world["users"][persona])
             continue
-        body = response.content.decode(errors="replace")
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode(errors="replace")
         leaked = SECRET in body or str(world["open"].public_id) in body
         if persona != "owner" and spec["private"] and got == 200 and leaked:
             failures.append(f"{name}: shows alice's data to {persona}")
@@ -181,7 +232,15 @@ def test_team_lead_sees_only_the_members_of_teams_they_lead(client, world, peopl
 def test_hr_sees_everyone_but_no_exam_answers(client, world, people):
     client.force_login(people["hr"])
     html = client.get(reverse("portal:people")).content.decode()
-    assert all(email in html for email in ("alice@", "bob@", "dan@", "lead@"))
+    assert all(email in html for email in ("alice@", "bob@", "dan@"))
+    # Staff who never learn are not listed (the fixture's lead has no Learner role) ...
+    rows = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert not any(email in rows for email in ("lead@", "hr@", "finops@"))
+    # ... until they do.
+    from tests.portal.conftest import complete_module
+
+    complete_module(people["lead"], "alpha", quiz=False)
+    assert "lead@" in client.get(reverse("portal:people")).content.decode()
     detail = client.get(
         reverse("portal:person_detail", kwargs={"user_id": people["engineer"].pk})
     ).content.decode()

@@ -23,6 +23,16 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def demo_site_url(host: str, port: int) -> str:
+    """The address links should carry for a demo on host:port: SITE_URL when the environment
+    (or .env) sets it, otherwise http://host:port (a wildcard host becomes 127.0.0.1)."""
+    explicit = os.environ.get("SITE_URL", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    return f"http://{shown}:{port}"
+
+
 class Command(BaseCommand):
     help = "Run the whole product locally: web on 127.0.0.1:8000, a Celery worker and beat."
 
@@ -38,11 +48,16 @@ class Command(BaseCommand):
                 f"Port {port} on {host} is already in use. Stop whatever is listening there "
                 f"(e.g. `lsof -i :{port}`) or run `python manage.py demo --port 8001`."
             )
+        # Before seeding: carol's demo credential carries SITE_URL in its issuer and ids.
+        site_url = demo_site_url(host, port)
+        os.environ["SITE_URL"] = site_url  # inherited by web, worker and beat
+        settings.SITE_URL = site_url
+        self.stdout.write(f"SITE_URL: {site_url}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         call_command("collectstatic", interactive=False, verbosity=0)
         available = get_commands()
-        for name in ("sync_curriculum", "seed_demo"):
+        for name in ("sync_curriculum", "sync_rubrics", "seed_demo"):
             if name in available:
                 call_command(name, stdout=self.stdout)
         if options["setup_only"]:

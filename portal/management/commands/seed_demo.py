@@ -27,7 +27,8 @@ class Command(BaseCommand):
 
     def _extensions(self) -> list[Any]:
         """Demo data of later features (usage, learners, rubrics) plug in here."""
-        from metrics.demo import seed_usage
+        from metrics.demo import seed_run_stage, seed_usage
         from portal.demo import seed_learning
+        from portal.demo_hr import seed_hr
 
-        return [seed_usage, seed_learning]
+        return [seed_usage, seed_learning, seed_hr, seed_run_stage]

@@ -19,6 +19,25 @@ def _load(path: str, what: str) -> Any:
         raise CommandError(f"{path}: the {what} is not JSON ({exc})") from None
 
 
+def _load_credential(path: str) -> Any:
+    """The credential JSON, or the `credential.json` attached to a PDF credential summary."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the credential: {exc.strerror}") from None
+    if raw.startswith(b"%PDF"):
+        from portal.summaries import summary_json_of_pdf
+
+        try:
+            raw = summary_json_of_pdf(raw)
+        except Exception as exc:  # pypdf raises many types on a damaged file
+            raise CommandError(f"{path}: no readable credential.json in this PDF ({exc})") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError(f"{path}: the credential is not JSON ({exc})") from None
+
+
 class Command(BaseCommand):
     help = (
         "Verify an Open Badges 3.0 credential (JSON) without the network: structure, dates, "
@@ -28,7 +47,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="the credential, e.g. credential-<id>.json")
+        parser.add_argument(
+            "file",
+            help="the credential (credential-<id>.json) or a PDF credential summary, whose "
+            "attached credential.json is verified",
+        )
         parser.add_argument(
             "--issuer-doc",
             action="append",
@@ -45,7 +68,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        document = _load(options["file"], "credential")
+        document = _load_credential(options["file"])
         report = credential_verify(
             document=document,
             issuer_documents=[_load(p, "issuer document") for p in options["issuer_doc"]],

@@ -1,0 +1,82 @@
+"""The Run stage in the portal: who sees which actions, approving and rejecting (only the
+people allowed), why an approval failed when no executor is configured, the policies for
+FinOps admins."""
+
+from decimal import Decimal
+
+import pytest
+
+from metrics.models import RemediationAction, RemediationPolicy
+from metrics.remediation import action_propose
+
+
+@pytest.fixture
+def action(teams, people):
+    policy = RemediationPolicy.objects.create(
+        name="Route chatbot spikes",
+        trigger="anomaly",
+        team=teams["ml-platform"],
+        min_amount=Decimal(50),
+        action_kind="model_route",
+        executor="litellm",
+    )
+    return action_propose(
+        kind="model_route",
+        team=teams["ml-platform"],
+        params={"application_key": "chatbot", "from_model": "gpt-4o", "to_model": "gpt-4o-mini"},
+        executor="litellm",
+        policy=policy,
+        expected_effect={"summary": "about 1,234.00 USD a month less"},
+    )
+
+
+def test_team_sees_its_actions_others_do_not(client, people, action):
+    client.force_login(people["engineer"])
+    page = client.get("/remediation/").content.decode()
+    assert "Route gpt-4o to gpt-4o-mini (chatbot)" in page
+    assert "about 1,234.00 USD a month less" in page
+    assert "Approve and run once" not in page  # an engineer may not approve
+    assert "Policies" not in page
+    client.force_login(people["outsider"])
+    assert "gpt-4o-mini" not in client.get("/remediation/").content.decode()
+    assert client.get(f"/remediation/{action.pk}/").status_code == 404
+    assert client.post(f"/remediation/{action.pk}/approve/").status_code == 404
+    action.refresh_from_db()
+    assert action.status == "proposed"
+
+
+def test_engineer_cannot_approve(client, people, action):
+    client.force_login(people["engineer"])
+    response = client.post(f"/remediation/{action.pk}/approve/", follow=True)
+    assert "You may not approve or reject this action." in response.content.decode()
+    action.refresh_from_db()
+    assert action.status == "proposed"
+
+
+def test_approving_with_no_executor_configured_says_why(
+    client, people, action, settings, django_capture_on_commit_callbacks
+):
+    settings.LITELLM_PROXY_URL = ""
+    client.force_login(people["lead"])
+    page = client.get(f"/remediation/{action.pk}/").content.decode()
+    assert "It cannot run yet: the LiteLLM executor is not configured" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/remediation/{action.pk}/approve/", follow=True)
+    reason = "the LiteLLM executor is not configured: LITELLM_PROXY_URL is not set"
+    assert f"Approved, but it could not run: {reason}." in response.content.decode()
+    page = client.get(f"/remediation/{action.pk}/").content.decode()
+    assert "Why it failed" in page and reason in page
+    action.refresh_from_db()
+    assert action.status == "failed"
+
+
+def test_reject_and_policies_for_admins(client, people, action):
+    client.force_login(people["admin"])
+    page = client.get("/remediation/").content.decode()
+    assert "Policies" in page and "Route chatbot spikes" in page
+    response = client.post(f"/remediation/{action.pk}/reject/", {"reason": "not now"}, follow=True)
+    assert "It will never run." in response.content.decode()
+    action.refresh_from_db()
+    assert action.status == RemediationAction.Status.REJECTED
+    assert action.result["reason"] == "not now"
+    assert client.post(f"/remediation/{action.pk}/explode/").status_code == 404
