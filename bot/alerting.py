@@ -280,23 +280,28 @@ def alert_message_refresh(*, alert_id: int, channel: str, ts: str) -> Delivery |
     return deliver(method="chat.update", payload=payload)
 
 
+# One answer for "does not exist" and "not yours to see", so clicks cannot probe for ids.
+ALERT_UNAVAILABLE = "This alert doesn't exist, or it isn't one you can see."
+ACTION_UNAVAILABLE = "This action doesn't exist, or it isn't one you can see."
+
+
 def alert_click(*, action: str, alert_id: int, click: Click) -> bool:
     """Acknowledge, snooze or show an alert for the clicking person. Returns whether it was
     allowed. Refusals and details go to the clicker alone; a change redraws the message."""
-    alert = Alert.objects.filter(pk=alert_id).select_related("team").first()
-    if alert is None:
-        tell(click, "This alert no longer exists.")
-        return False
-    target = f"alert:{alert.pk}"
+    target = f"alert:{alert_id}"
     user = people.user_for_slack_id(click.slack_user_id)
     if user is None:
         _record(action, target, click, None, allowed=False, detail="unknown Slack user")
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")
         return False
+    alert = Alert.objects.filter(pk=alert_id).select_related("team").first()
+    if alert is None or not _can_see(user, alert):
+        # Another team's alert answers exactly like a missing one: ids reveal nothing.
+        _record(action, target, click, user, allowed=False, detail="missing or not visible")
+        tell(click, ALERT_UNAVAILABLE)
+        return False
     try:
         if action == "details":
-            if not _can_see(user, alert):
-                raise PermissionDenied("You may not see this alert.")
             tell(click, alert.title, alert_details_blocks(alert_card(alert), alert_fields(alert)))
             return True
         before = alert.status
@@ -322,16 +327,17 @@ def approve_click(*, action_id: int, click: Click) -> bool:
     """Approve a proposed remediation action. Only people allowed to approve can (metrics'
     rule: the approve permission, or a lead of the action's team); others are told so
     privately, and nothing changes."""
-    action = RemediationAction.objects.filter(pk=action_id).select_related("team").first()
-    if action is None:
-        tell(click, "This action no longer exists.")
-        return False
-    target = f"alert:{action.alert_id}" if action.alert_id else f"action:{action.pk}"
     user = people.user_for_slack_id(click.slack_user_id)
     if user is None:
-        _record("approve", target, click, None, allowed=False, detail="unknown Slack user")
+        _record("approve", f"action:{action_id}", click, None, allowed=False, detail="unknown")
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")
         return False
+    action = RemediationAction.objects.filter(pk=action_id).select_related("team").first()
+    if action is None or not _can_see_team(user, action.team_id):
+        _record("approve", f"action:{action_id}", click, user, allowed=False, detail="missing")
+        tell(click, ACTION_UNAVAILABLE)
+        return False
+    target = f"alert:{action.alert_id}" if action.alert_id else f"action:{action.pk}"
     try:
         action_approve(action=action, user=user)
     except PermissionDenied:
@@ -355,12 +361,14 @@ def approve_click(*, action_id: int, click: Click) -> bool:
 
 
 def _can_see(user: User, alert: Alert) -> bool:
+    return _can_see_team(user, alert.team_id)
+
+
+def _can_see_team(user: User, team_id: int | None) -> bool:
+    """Org-wide objects (no team) are for those who see all spend; others for the team's."""
     if user.has_perm(VIEW_ALL_SPEND):
         return True
-    return (
-        alert.team_id is not None
-        and Team.objects.visible_to(user).filter(pk=alert.team_id).exists()
-    )
+    return team_id is not None and Team.objects.visible_to(user).filter(pk=team_id).exists()
 
 
 def _record(

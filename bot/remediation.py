@@ -242,15 +242,17 @@ def tell_if_cannot_run(action: RemediationAction, click: Click) -> None:
 
 def reject_click(*, action_id: int, click: Click) -> bool:
     """Reject a proposed action (the same people as approving)."""
-    action = _load(action_id)
-    if action is None:
-        tell(click, "This action no longer exists.")
-        return False
-    target = f"alert:{action.alert_id}" if action.alert_id else f"action:{action.pk}"
+    from bot.alerting import ACTION_UNAVAILABLE, _can_see_team  # alerting imports this module
+
     user = people.user_for_slack_id(click.slack_user_id)
     if user is None:
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")
         return False
+    action = _load(action_id)
+    if action is None or not _can_see_team(user, action.team_id):
+        tell(click, ACTION_UNAVAILABLE)  # another team's action answers like a missing one
+        return False
+    target = f"alert:{action.alert_id}" if action.alert_id else f"action:{action.pk}"
     try:
         action_reject(action=action, user=user, reason="rejected in Slack")
     except PermissionDenied:

@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 from django.db import connection
 
+from metrics.csv_safety import GUARD_PATTERN
 from metrics.models import Team
 from metrics.sources.base import INT_COLUMNS, MONEY_COLUMNS, TEXT_COLUMNS, TIME_COLUMNS
 
@@ -802,12 +803,17 @@ def _first_party(issuers: pd.Series, providers: pd.Series, provider_names: pd.Se
 # --- writing -------------------------------------------------------------------------------
 
 
+FOCUS_TEXT_COLUMNS = [name for name, kind in COLUMNS if kind in ("text", "json")]
+
+
 def _write_csv(path: Path, frames: Iterator[pd.DataFrame]) -> int:
     rows = 0
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(COLUMN_NAMES)
         for frame in frames:
+            for name in FOCUS_TEXT_COLUMNS:  # never a formula in a spreadsheet (metrics.csv_safety)
+                frame[name] = frame[name].str.replace(GUARD_PATTERN, "'", regex=True)
             frame.to_csv(fh, header=False, index=False, na_rep="", lineterminator="\n")
             rows += len(frame)
     return rows

@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from metrics.csv_safety import csv_safe
 from portal import conf
 from portal.credentials import credential_json
 from portal.hr import PersonEvidence, evaluations_visible_to, person_evidence
@@ -344,17 +345,12 @@ def csv_row(summary: Summary, filename: str) -> dict[str, str]:
     }
 
 
-def _csv_safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_text(rows: Sequence[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
     return out.getvalue()
 
 

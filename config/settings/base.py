@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "metrics.middleware.DatabaseBusyMiddleware",  # SQLite "database is locked" -> 503
 ]
 
@@ -150,9 +151,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "portal.throttle.LoginThrottleBackend",  # first: refuses while a sign-in is throttled
     "portal.auth.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Sign-in throttling (portal.throttle), counted in the cache shared by every process.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# Content-Security-Policy of every response (config.security); empty turns it off. Scripts
+# and styles from this site only; `style-src-attr 'unsafe-inline'` allows style="" attributes
+# (progress bars' widths), not <style> elements nor any inline script.
+DEFAULT_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default=DEFAULT_CSP)
+# /api/schema/ and /api/docs/ are for signed-in users unless this is true.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
@@ -239,6 +266,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["config.permissions.ApiDocsPermission"],
 }
 
 # --- Slack ------------------------------------------------------------------------------
@@ -278,6 +306,8 @@ LITELLM_PROXY_URL = env.str("LITELLM_PROXY_URL", default="")
 LITELLM_MASTER_KEY = env.str("LITELLM_MASTER_KEY", default="")
 # Days of spend compared before and after a remediation action ran.
 REMEDIATION_OUTCOME_DAYS = env.int("REMEDIATION_OUTCOME_DAYS", default=7)
+# Provider pulls failing this many times in a row raise a Slack alert (metrics.connector_status).
+CONNECTOR_ALERT_FAILURES = env.int("CONNECTOR_ALERT_FAILURES", default=3)
 # Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")

@@ -31,6 +31,7 @@ from metrics.api.common import (
     TeamParam,
     visible,
 )
+from metrics.csv_safety import csv_safe
 from metrics.models import CostRecord, Team
 
 # (CSV header, queryset path), in CSV column order.
@@ -66,8 +67,6 @@ CSV_COLUMNS = [
     ("batch", "batch_id"),
     ("source_line", "source_line"),
 ]
-# Spreadsheets run cells starting with these as formulas: text cells get a leading quote.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RecordFilterSerializer(serializers.Serializer[Any]):
@@ -152,8 +151,8 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict | list):
         value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        return csv_safe(value)  # text never runs as a spreadsheet formula
     return value
 
 

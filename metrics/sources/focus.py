@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from metrics.csv_safety import UNGUARD_PATTERN
 from metrics.sources.base import (
     TEXT_COLUMNS,
     IngestError,
@@ -299,6 +300,7 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
             out[col] = json_objects(values, file=file, column=focus_col, lines=lines)
         else:
             text = values.astype("string").str.strip()
+            text = text.str.replace(UNGUARD_PATTERN, "", regex=True)  # what csv_safe added
             out[col] = text.where(~text.isin(NULLS), "").fillna("").astype(object)
     if "effective_cost" not in out.columns:
         out["effective_cost"] = out["billed_cost"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.alerting import alerts_post
+from bot.alerting import ACTION_UNAVAILABLE, ALERT_UNAVAILABLE, alerts_post
 from bot.models import Delivery, Interaction
 from bot.tasks import post_alerts
 from metrics.models import Alert, RemediationAction
@@ -118,7 +118,7 @@ def test_acknowledge_by_someone_from_another_team_is_refused(
     assert alert.status == Alert.Status.OPEN
     assert slack.of("chat.update") == []
     (private,) = slack.of("response_url")
-    assert private["response_type"] == "ephemeral" and "can't do that" in private["text"]
+    assert private["response_type"] == "ephemeral" and private["text"] == ALERT_UNAVAILABLE
     assert Interaction.objects.get().allowed is False
 
 
@@ -157,7 +157,7 @@ def test_show_details_privately(client, slack, alert, django_capture_on_commit_c
         "UBOB",
         response_url=slack.response_url("d2"),
     )
-    assert "can't do that" in slack.of("response_url")[1]["text"]
+    assert slack.of("response_url")[1]["text"] == ALERT_UNAVAILABLE
 
 
 def test_approve_by_an_allowed_person_updates_the_message(
@@ -296,6 +296,42 @@ def test_one_anomaly_one_message_with_the_model_breakdown(fake_slack, teams):
     assert "*By model*" in flat
     assert "gpt-4o: $100.00, 10.0x its 7-day median ($10.00) (anomalous)" in flat
     assert_within_slack_limits(message["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("action_id", "kind"),
+    [
+        ("alert_ack", "alert"),
+        ("alert_snooze", "alert"),
+        ("alert_details", "alert"),
+        ("action_approve", "action"),
+        ("action_reject", "action"),
+    ],
+)
+def test_another_teams_object_answers_exactly_like_a_missing_one(
+    client, slack, alert, proposed, django_capture_on_commit_callbacks, action_id, kind
+):
+    """#12: "not allowed" and "does not exist" must not differ, or clicks probe for ids."""
+    existing = alert.pk if kind == "alert" else proposed.pk
+    answers = []
+    for n, value in enumerate([existing, 999_999]):
+        click(
+            client,
+            django_capture_on_commit_callbacks,
+            action_id,
+            str(value),
+            "UBOB",  # of the search team; the alert and action are ml-platform's
+            response_url=slack.response_url(f"x{n}"),
+        )
+        answer = dict(slack.of("response_url")[-1])
+        answer.pop("_path")  # which fake response_url it went to
+        answers.append(answer)
+    assert answers[0] == answers[1]
+    assert answers[0]["text"] == (ALERT_UNAVAILABLE if kind == "alert" else ACTION_UNAVAILABLE)
+    alert.refresh_from_db()
+    proposed.refresh_from_db()
+    assert alert.status == Alert.Status.OPEN
+    assert proposed.status == RemediationAction.Status.PROPOSED
 
 
 def test_a_snoozed_alert_that_wakes_up_updates_the_message_and_tells_the_team(

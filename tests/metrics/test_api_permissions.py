@@ -48,8 +48,8 @@ LEDGER_ADMIN = {"admin": 200} | {r: 403 for r in ROLES if r != "admin"}
 # (method, path as in the OpenAPI schema, object filling {id}, query, body, expected)
 MATRIX = [
     ("get", "/api/v1/", None, "", None, ALL_200),
-    ("get", "/api/schema/", None, "", None, E(200, 200, 200, 200, 200, 200)),
-    ("get", "/api/docs/", None, "", None, E(200, 200, 200, 200, 200, 200)),
+    ("get", "/api/schema/", None, "", None, E(200, 200, 200, 200, 200, 403)),  # signed in
+    ("get", "/api/docs/", None, "", None, E(200, 200, 200, 200, 200, 302)),  # to sign-in
     # teams
     ("get", "/api/v1/teams/", None, "", None, ALL_200),
     ("get", "/api/v1/teams/{slug}/", None, "", None, TEAM_OBJECT),

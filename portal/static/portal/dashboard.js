@@ -4,7 +4,9 @@
 (function () {
   "use strict";
   if (!window.vegaEmbed) { return; }
-  var options = { actions: false, renderer: "svg", ast: true, expr: window.vega && window.vega.expressionInterpreter };
+  // No injected <style> elements (the CSP refuses them): vega-embed's own style is for the
+  // actions menu, which is off; the tooltip's is served as portal/vega-tooltip.css.
+  var options = { actions: false, defaultStyle: false, tooltip: { disableDefaultStyle: true }, renderer: "svg", ast: true, expr: window.vega && window.vega.expressionInterpreter };
   var drillTo = function (el, datum) {
     var base = el.getAttribute("data-drill");
     if (!base || !datum) { return; }
