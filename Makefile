@@ -31,10 +31,10 @@ port-free:  ## fail early, before installing anything, when the demo's port is t
 	@$(PYTHON) -c "import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(('127.0.0.1', $(PORT))) else 'Port $(PORT) on 127.0.0.1 is already in use: stop what listens there, or run: make demo PORT=8001')"
 
 chromium:  ## Debian's chromium for the browser tests (no browser downloads are possible)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests..."; \
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium (browser tests) and poppler-utils (PDF tests)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
 
 check: install-test  ## lint and types
 	$(BIN)/ruff check .

@@ -27,12 +27,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--file", type=Path, help="a CSV to import instead of the generated one")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/bench_ingest")
     args = parser.parse_args()
 
     from bench.focusgen import write_focus_csv
 
-    data = ROOT / "var" / "bench" / f"focus_{args.rows}.csv"
+    data = args.file or ROOT / "var" / "bench" / f"focus_{args.rows}.csv"
     if not data.exists():
         t = time.perf_counter()
         write_focus_csv(data, args.rows)
@@ -100,6 +101,7 @@ def main() -> None:
     print(f"import_billing (parse, validate, allocate, store, rollups): {ours:.2f}s")
     print(f"ratio import/baseline: {ours / baseline:.2f}x; throughput {rows / ours:,.0f} rows/s")
     print(f"peak RSS: {peak_mb:,.0f} MB")
+    print("phases (s): " + ", ".join(f"{k} {v}" for k, v in result.summary["seconds"].items()))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ team's time zone) -> later; the same finding as the last nudge of that kind -> n
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction, Nudge, NudgeKind, NudgeMute
 from bot.transport import DeliveryError, call, deliver, enqueue
 from metrics.models import Recommendation, Team, TeamMembership
+from metrics.queries import readable_names
 from portal.models import Profile
 
 logger = logging.getLogger(__name__)
@@ -247,8 +249,40 @@ def _lock(name: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
 
 
+# The saving inside a recommendation's title ("...: about USD 1,234.56 a month (40%) less"):
+# a nudge shows the saving once, on its own line, in the bot's one money format.
+_SAVING_IN_TITLE = re.compile(r"[:,] about [A-Z]{3} [-\d,.]+ a month(?: \([^)]*\))?(?: less)?")
+# Provider ids that are application keys: shown by their readable name (metrics.queries),
+# else as what they are with their last characters, never as a raw id.
+_RAW_IDS = re.compile(r"\b(proj_|wrkspc_|apikey_|key_)[A-Za-z0-9_-]+")
+_RAW_ID_KIND = {
+    "proj_": "OpenAI project",
+    "wrkspc_": "Anthropic workspace",
+    "apikey_": "API key",
+    "key_": "API key",
+}
+
+
+def readable(text: str) -> str:
+    """`text` with raw provider ids (proj_..., wrkspc_...) replaced by readable names."""
+    found = [m.group(0) for m in _RAW_IDS.finditer(text)]
+    if not found:
+        return text
+    names = readable_names(found)
+
+    def name(match: re.Match[str]) -> str:
+        key = match.group(0)
+        return names.get(key) or f"{_RAW_ID_KIND[match.group(1)]} …{key[-4:]}"
+
+    return _RAW_IDS.sub(name, text)
+
+
+def nudge_title(rec: Recommendation) -> str:
+    return readable(_SAVING_IN_TITLE.sub("", rec.title).strip())
+
+
 def nudge_card(nudge: Nudge, rec: Recommendation | None, team: Team | None) -> NudgeCard:
-    title = rec.title if rec else NudgeKind(nudge.kind).label
+    title = nudge_title(rec) if rec else NudgeKind(nudge.kind).label
     saving = money(rec.estimated_monthly_saving, rec.currency) if rec else ""
     slug = team.slug if team else ""
     return NudgeCard(
@@ -265,7 +299,7 @@ def nudge_card(nudge: Nudge, rec: Recommendation | None, team: Team | None) -> N
 
 def _send(nudge: Nudge, rec: Recommendation, team: Team) -> bool:
     card = nudge_card(nudge, rec, team)
-    return send_card(nudge, card, text=f"{card.title} ({card.saving} a month)")
+    return send_card(nudge, card, text=f"{card.title}: saves about {card.saving} a month")
 
 
 def send_card(nudge: Nudge, card: NudgeCard, *, text: str) -> bool:

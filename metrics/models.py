@@ -484,6 +484,7 @@ class Alert(models.Model):
         BUDGET = "budget", "Budget threshold"
         FORECAST = "forecast", "Forecast over budget"
         ANOMALY = "anomaly", "Spend anomaly"
+        CONNECTOR = "connector", "Provider pull failing"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -553,6 +554,29 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConnectorStatus(models.Model):
+    """How each provider pull (one per export kind, e.g. OpenAI usage/images) last went:
+    shown to FinOps admins at /connections/; repeated failures raise a Slack alert."""
+
+    source = models.CharField(max_length=32)
+    kind = models.CharField(max_length=64)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_rows = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failures in a row")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "kind"], name="unique_connector_status")
+        ]
+        verbose_name_plural = "connector statuses"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind}"
 
 
 class RemediationPolicy(models.Model):

@@ -76,7 +76,14 @@ def pull_openai(start: str = "", end: str = "") -> None:
     and import them. Safe to run twice; never runs twice at once."""
     from metrics.connectors import openai
 
-    _pull_and_import(openai.SOURCE, openai.KEY_SETTING, openai.pull_openai, start, end)
+    _pull_and_import(
+        openai.SOURCE,
+        openai.KEY_SETTING,
+        openai.pull_openai,
+        start,
+        end,
+        parts=openai.pull_openai_parts,
+    )
 
 
 @shared_task(
@@ -98,6 +105,9 @@ def _pull_and_import(
     pull: Callable[[datetime, datetime], list[bytes]],
     start: str,
     end: str,
+    *,
+    parts: Callable[[datetime, datetime], list[tuple[str, Callable[[], list[bytes]]]]]
+    | None = None,
 ) -> None:
     from metrics.connectors import day_window
 
@@ -111,7 +121,36 @@ def _pull_and_import(
         if not mine:
             logger.info("another %s pull holds the lock: skipping this run", source)
             return
-        _pull_window(source, pull, window_start, window_end)
+        if parts is None:
+            kinds = [("all", lambda: pull(window_start, window_end))]
+        else:
+            kinds = parts(window_start, window_end)
+        for kind, fetch in kinds:
+            _pull_part(source, kind, fetch, window_start, window_end, single=parts is None)
+
+
+def _pull_part(
+    source: str,
+    kind: str,
+    fetch: Callable[[], list[bytes]],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    single: bool,
+) -> None:
+    """Pull and import one export kind; a failure is recorded (metrics.connector_status) and
+    the other kinds go on."""
+    from metrics.connector_status import record_failure, record_success
+
+    try:
+        rows = _pull_window(
+            source, lambda s, e: fetch(), window_start, window_end, kind=kind, single=single
+        )
+    except Exception as exc:  # any failure of one endpoint: recorded, the others still run
+        logger.exception("%s pull of %s failed", source, kind)
+        record_failure(source, kind, f"{type(exc).__name__}: {exc}")
+        return
+    record_success(source, kind, rows)
 
 
 def _pull_window(
@@ -119,7 +158,10 @@ def _pull_window(
     pull: Callable[[datetime, datetime], list[bytes]],
     window_start: datetime,
     window_end: datetime,
-) -> None:
+    *,
+    kind: str = "all",
+    single: bool = True,
+) -> int:
     from metrics.connectors import bundle, count_results
     from metrics.ingest import billing_import_bytes
 
@@ -128,8 +170,9 @@ def _pull_window(
     span = f"{window_start:%Y-%m-%d}..{window_end:%Y-%m-%d}"
     if not rows:
         logger.info("%s pull %s: %d page(s), no usage or cost rows", source, span, len(pages))
-        return
-    name = f"{source}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
+        return 0
+    label = "" if single else "-" + kind.replace("/", "-")
+    name = f"{source}{label}-pull-{window_start:%Y%m%d}-{window_end:%Y%m%d}.json"
     result = billing_import_bytes(name, bundle(pages), source=source)
     logger.info(
         "%s pull %s: %d page(s), %d row(s), batch %s (%s)",
@@ -140,3 +183,4 @@ def _pull_window(
         result.batch.pk,
         "imported" if result.created else "already imported",
     )
+    return rows

@@ -40,7 +40,10 @@ def send_invitation(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
     inviter = request.user if request.user.is_authenticated else None
     for user in queryset:
         user_send_invitation(user=user, invited_by=inviter)
-    modeladmin.message_user(request, f"Invitation sent to {queryset.count()} people.")
+    sent = queryset.count()
+    modeladmin.message_user(
+        request, f"Invitation sent to {sent} {'person' if sent == 1 else 'people'}."
+    )
 
 
 @admin.register(User)

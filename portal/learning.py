@@ -365,5 +365,5 @@ def team_learning_summary(team: Any) -> str:
     plural = "s" if credentials != 1 else ""
     return (
         f"{done} module{'s' if done != 1 else ''} completed across {len(members)} "
-        f"people, {credentials} valid credential{plural}"
+        f"{'person' if len(members) == 1 else 'people'}, {credentials} valid credential{plural}"
     )

@@ -3,7 +3,17 @@ from django.urls import path, reverse_lazy
 
 from portal import views
 from portal.throttle import ThrottledLoginView
-from portal.views import accounts, credentials, exam, hr, learn, people, remediation, spend
+from portal.views import (
+    accounts,
+    connections,
+    credentials,
+    exam,
+    hr,
+    learn,
+    people,
+    remediation,
+    spend,
+)
 
 app_name = "portal"
 
@@ -53,6 +63,7 @@ urlpatterns = [
     path("dashboard/records/", spend.records, name="spend_records"),
     path("dashboard/records.csv", spend.records_csv, name="spend_records_csv"),
     path("dashboard/org/board-report/", spend.board_report_download, name="board_report"),
+    path("connections/", connections.connections_page, name="connections"),
     path("remediation/", remediation.actions_list, name="remediation"),
     path("remediation/<int:action_id>/", remediation.action_detail, name="remediation_action"),
     path(

@@ -306,6 +306,8 @@ LITELLM_PROXY_URL = env.str("LITELLM_PROXY_URL", default="")
 LITELLM_MASTER_KEY = env.str("LITELLM_MASTER_KEY", default="")
 # Days of spend compared before and after a remediation action ran.
 REMEDIATION_OUTCOME_DAYS = env.int("REMEDIATION_OUTCOME_DAYS", default=7)
+# Provider pulls failing this many times in a row raise a Slack alert (metrics.connector_status).
+CONNECTOR_ALERT_FAILURES = env.int("CONNECTOR_ALERT_FAILURES", default=3)
 # Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")

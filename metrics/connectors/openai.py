@@ -6,6 +6,7 @@ economics): usage by project_id + model, costs by project_id + line_item.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,25 +35,51 @@ def client(**options: Any) -> ProviderClient:
     )
 
 
-def pull_openai(
-    start: datetime, end: datetime, *, api: ProviderClient | None = None
-) -> list[bytes]:
-    """Every page of the costs and usage endpoints for [start, end), as received."""
-    api = api or client()
+def requests_for(start: datetime, end: datetime) -> list[tuple[str, str, Params]]:
+    """(export kind, path, params) of each endpoint pulled for [start, end): the costs and
+    every usage endpoint. Each kind is imported on its own (the parser's REPLACE_SCOPE keeps
+    kinds apart), so one failing endpoint does not discard the others."""
     window: list[tuple[str, str]] = [
         ("start_time", str(int(start.timestamp()))),
         ("end_time", str(int(end.timestamp()))),
         ("bucket_width", "1d"),
         ("limit", str(MAX_DAILY_BUCKETS)),
     ]
-    requests: list[tuple[str, Params]] = [
-        ("organization/costs", [*window, ("group_by", "project_id"), ("group_by", "line_item")])
-    ]
-    requests += [
+    out: list[tuple[str, str, Params]] = [
         (
+            "costs",
+            "organization/costs",
+            [*window, ("group_by", "project_id"), ("group_by", "line_item")],
+        )
+    ]
+    out += [
+        (
+            f"usage/{endpoint}",
             f"organization/usage/{endpoint}",
             [*window, ("group_by", "project_id"), ("group_by", "model")],
         )
         for endpoint in USAGE_ENDPOINTS
     ]
-    return [page for path, params in requests for page in api.pages(path, params)]
+    return out
+
+
+def pull_openai(
+    start: datetime, end: datetime, *, api: ProviderClient | None = None
+) -> list[bytes]:
+    """Every page of the costs and usage endpoints for [start, end), as received."""
+    api = api or client()
+    return [
+        page for _kind, path, params in requests_for(start, end) for page in api.pages(path, params)
+    ]
+
+
+def pull_openai_parts(
+    start: datetime, end: datetime, *, api: ProviderClient | None = None
+) -> list[tuple[str, Callable[[], list[bytes]]]]:
+    """One (export kind, pull) per endpoint: each pull fetches that endpoint's pages."""
+    api = api or client()
+
+    def pull(path: str, params: Params) -> Callable[[], list[bytes]]:
+        return lambda: list(api.pages(path, params))
+
+    return [(kind, pull(path, params)) for kind, path, params in requests_for(start, end)]

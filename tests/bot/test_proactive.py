@@ -348,3 +348,36 @@ def test_app_home_messages_tab_is_ignored(client, slack, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         post_signed(client, event_body(event, event_id="EvHomeMsgs"), "application/json")
     assert slack.of("views.publish") == []
+
+
+def test_nudge_states_the_saving_once_in_one_format_with_readable_names(slack, channels):
+    from metrics.models import AllocationRule
+
+    ml = channels["ml-platform"]
+    AllocationRule.objects.create(
+        field=AllocationRule.Field.APPLICATION,
+        pattern="proj_chat-1a2b3c",
+        team=ml,
+        priority=1,
+        application_name="Support chatbot",
+    )
+    Recommendation.objects.create(
+        kind=Recommendation.Kind.DOWNSIZE,
+        dedupe_key="downsize:ml:proj",
+        team=ml,
+        subject="proj_chat-1a2b3c on gpt-4o",
+        title="Route proj_chat-1a2b3c on gpt-4o to gpt-4o-mini: about USD 13,744.66 a month "
+        "(62%) less than wrkspc_01ABCDEFGHJKMNPQRSTVWXYZ",
+        estimated_monthly_saving=Decimal("13744.66"),
+    )
+    assert nudges_send(now=NOW).sent == 1
+    (dm,) = slack.of("chat.postMessage")
+    flat = dm["text"] + json.dumps(dm["blocks"])
+    assert "proj_" not in flat and "wrkspc_" not in flat
+    assert "Route Support chatbot on gpt-4o to gpt-4o-mini" in flat
+    assert "Anthropic workspace …WXYZ" in flat
+    assert "USD" not in flat and flat.count("13,744.66") == 2  # fallback text + the card, once each
+    assert dm["text"] == (
+        "Route Support chatbot on gpt-4o to gpt-4o-mini than Anthropic workspace …WXYZ: "
+        "saves about $13,744.66 a month"
+    )

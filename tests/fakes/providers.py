@@ -7,7 +7,8 @@
 - Pagination: with two or more buckets, the first page holds the first half with
   `has_more: true` and a `next_page` cursor; the cursor's page holds the rest and is final.
 - Faults: `fail_next(429, 503)` answers the next requests with those statuses (429 carries
-  `Retry-After: 1`); `always_status = 502` answers every request with that status.
+  `Retry-After: 1`); `always_status = 502` answers every request with that status;
+  `path_status["/openai/v1/organization/usage/images"] = 500` makes one endpoint fail.
 - Auth: a request without the provider's auth header gets 401. Every request is recorded.
 """
 
@@ -51,6 +52,7 @@ class FakeProviders:
         self.requests: list[Request] = []
         self.faults: list[int] = []
         self.always_status: int | None = None
+        self.path_status: dict[str, int] = {}  # one endpoint answering this status, always
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +96,8 @@ class FakeProviders:
     ) -> tuple[int, dict, dict[str, str]]:
         if self.always_status:
             return self.always_status, {"error": {"message": "upstream unavailable"}}, {}
+        if path in self.path_status:
+            return self.path_status[path], {"error": {"message": "this endpoint is down"}}, {}
         if self.faults:
             status = self.faults.pop(0)
             extra = {"Retry-After": "1"} if status == 429 else {}

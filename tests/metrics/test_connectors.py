@@ -193,9 +193,13 @@ def test_pull_task_imports_once_and_a_second_run_changes_nothing(fake, media):
     pull_openai("2025-03-03", "2025-03-10")
     pull_openai("2025-03-03", "2025-03-10")
 
-    batch = ImportBatch.objects.get()
-    assert batch.source == "openai"
-    assert batch.file_name == "openai-pull-20250303-20250310.json"
+    # One import per export kind that had rows: the costs and the completions usage.
+    names = sorted(ImportBatch.objects.values_list("file_name", flat=True))
+    assert names == [
+        "openai-costs-pull-20250303-20250310.json",
+        "openai-usage-completions-pull-20250303-20250310.json",
+    ]
+    assert {b.source for b in ImportBatch.objects.all()} == {"openai"}
     assert CostRecord.objects.count() == fixture_results("openai_costs_page.json") + (
         fixture_results("openai_usage_completions_grouped.json")
     )
@@ -259,3 +263,51 @@ def test_pull_tasks_are_scheduled_hourly():
 
 def _must_not_run(*args, **kwargs):
     raise AssertionError("must not be called")
+
+
+@pytest.mark.django_db
+def test_one_failing_endpoint_does_not_discard_the_others_and_is_reported(
+    fake, media, settings, waits, monkeypatch
+):
+    from metrics.connector_status import connections
+    from metrics.models import Alert, CostRecord, ImportBatch
+    from metrics.tasks import pull_openai
+
+    monkeypatch.setattr("metrics.connectors.http.time.sleep", waits.append, raising=False)
+    fake.path_status["/openai/v1/organization/usage/images"] = 500
+    pull_openai("2025-03-03", "2025-03-10")
+    # The costs and the completions were imported although images failed.
+    assert ImportBatch.objects.count() == 2
+    assert CostRecord.objects.count() == fixture_results("openai_costs_page.json") + (
+        fixture_results("openai_usage_completions_grouped.json")
+    )
+    status = {(c.source, c.kind): c for c in connections()}
+    images = status[("openai", "usage/images")]
+    assert images.failures == 1 and "500" in images.last_error and images.last_success_at is None
+    costs = status[("openai", "costs")]
+    assert costs.failures == 0 and costs.last_success_at is not None and costs.last_rows > 0
+    assert not Alert.objects.exists()  # one failure is not yet worth a Slack alert
+    pull_openai("2025-03-03", "2025-03-10")
+    pull_openai("2025-03-03", "2025-03-10")
+    (alert,) = Alert.objects.all()
+    assert alert.kind == "connector" and alert.team is None
+    assert alert.title.startswith("The OpenAI usage/images pull failed 3 times in a row")
+    pull_openai("2025-03-03", "2025-03-10")
+    assert Alert.objects.count() == 1  # once per failing streak
+    del fake.path_status["/openai/v1/organization/usage/images"]
+    pull_openai("2025-03-03", "2025-03-10")
+    assert {(c.kind, c.failures) for c in connections()} >= {("usage/images", 0)}
+
+
+@pytest.mark.django_db
+def test_connections_page_for_finops_admins(client, people):
+    from metrics.connector_status import record_failure, record_success
+
+    record_success("openai", "costs", 12)
+    record_failure("openai", "usage/images", "ProviderError: GET .../usage/images: 500")
+    client.force_login(people["engineer"])
+    assert client.get("/connections/").status_code == 403
+    client.force_login(people["admin"])
+    page = client.get("/connections/").content.decode()
+    assert "usage/images" in page and "ProviderError: GET .../usage/images: 500" in page
+    assert "costs" in page and ">12<" in page

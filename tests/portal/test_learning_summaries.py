@@ -6,3 +6,9 @@ def test_learning_summaries_for_slack(db, people, teams):
     text = team_learning_summary(teams["ml-platform"])
     assert text == "0 modules completed across 3 people, 0 valid credentials"
     assert team_learning_summary(teams["support-assistant"]) == ""
+
+
+def test_one_person_is_one_person(db, people, teams):
+    # search has one member (bob, the outsider)
+    text = team_learning_summary(teams["search"])
+    assert text == "0 modules completed across 1 person, 0 valid credentials"

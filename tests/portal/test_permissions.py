@@ -92,6 +92,7 @@ MATRIX = {
     # The Run stage: everyone signed in sees the actions of their teams (none here); an
     # action id they may not see (here: none exists) is 404 for reading and deciding.
     "remediation": signed_in(200, private=False),
+    "connections": row(LOGIN, 403, 403, 403, 403, 403, 200, private=False),  # FinOps admins
     "remediation_action": signed_in(404),
     "remediation_decide": signed_in(404, method="post"),
     "my_summary": signed_in(200),

@@ -73,3 +73,10 @@ def test_invitation_and_credential_use_site_url(
     document = people["engineer"].credentials.get().document
     assert document["issuer"]["id"] == f"{SITE}/issuer.json"
     assert document["credentialSubject"]["achievement"]["id"].startswith(f"{SITE}/achievements/")
+
+
+def test_bot_links_use_site_url(settings, db):
+    from bot.home import home_data
+
+    settings.SITE_URL = SITE
+    assert home_data("U0NOBODY").portal_url == f"{SITE}/"
