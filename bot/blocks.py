@@ -7,15 +7,25 @@ elements, 75 characters on a button. Long lists are cut with a "... and N more" 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeGuard
+from typing import Any
 
-from bot.question import HELP_EXAMPLES, Question
+from bot.format import (  # noqa: F401  (the one number format, re-exported)
+    SYMBOLS,
+    carbon_range,
+    count,
+    coverage_note,
+    grams,
+    is_number,
+    money,
+    percent,
+)
+from bot.intents import Reply
+from bot.question import HELP_EXAMPLES, Question, suggestions_for
 from bot.services import Answer, BudgetStatus
 from metrics.carbon import LATENCY_ASSUMPTION
 from metrics.queries import Breakdown, Comparison, SpendReport, Window
@@ -34,8 +44,6 @@ MAX_FALLBACK_TEXT = 3000
 MAX_LIST_LINES = 10
 MAX_NAME = 80
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
 
 # --- Formatting ----------------------------------------------------------------------------
 
@@ -49,56 +57,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def money(amount: Decimal | float, currency: str, *, unit: bool = False) -> str:
-    """$1,234.56; unit costs (fractions of a cent) keep four significant decimals."""
-    value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
-    if unit and value and abs(value) < 1:
-        # two significant digits at least: $0.0012, $0.000012
-        text = f"{value:.{max(4, 1 - value.adjusted())}f}"
-    else:
-        text = f"{value:,.2f}"
-    symbol = SYMBOLS.get(currency)
-    if symbol:
-        return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
-    return f"{text} {currency}"
-
-
-def count(value: float) -> str:
-    """1234 -> 1,234; 1234567 -> 1.23M."""
-    if value >= 1_000_000_000:
-        return f"{value / 1_000_000_000:.2f}B"
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:.2f}M"
-    if value >= 10_000:
-        return f"{value / 1_000:.1f}k"
-    return f"{value:,.0f}"
-
-
-def percent(ratio: float) -> str:
-    return f"{ratio * 100:+.1f}%"
-
-
-def grams(value: float) -> str:
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:,.2f} t"
-    if value >= 1_000:
-        return f"{value / 1_000:,.2f} kg"
-    return f"{value:,.1f} g"
-
-
-def carbon_range(low: float, high: float) -> str:
-    return f"{grams(low)} to {grams(high)} CO2e (estimate)"
-
-
 def slack_date(moment: datetime) -> str:
     """A time Slack shows in each reader's own time zone (`<!date^...>`), with a UTC
     fallback for clients that cannot."""
     fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def is_number(value: float | None) -> TypeGuard[float]:
-    return value is not None and not math.isnan(value) and not math.isinf(value)
 
 
 # --- Block primitives ----------------------------------------------------------------------
@@ -289,13 +252,6 @@ def figures(answer: Answer) -> Figures:
     )
 
 
-def coverage_note(share: float | None) -> str:
-    """ ", covers 62% of spend" when a unit KPI's numerator is not all of the scope's cost."""
-    if share is None or share >= 0.9995:
-        return ""
-    return f" (covers {share * 100:.0f}% of spend)"
-
-
 def change_lines(report: SpendReport) -> list[str]:
     """The change against the previous period, per currency, as compared (like for like)."""
     c = report.comparison
@@ -345,8 +301,32 @@ def _budget_line(b: BudgetStatus) -> str:
     )
 
 
+def reply_blocks(reply: Reply) -> list[Block]:
+    """A Reply as Block Kit: header, the lines (in sections of at most MAX_LIST_LINES lines
+    and MAX_SECTION_TEXT characters), the notes as context, a link button."""
+    blocks: list[Block] = [header(reply.title)]
+    for i in range(0, len(reply.lines), MAX_LIST_LINES):
+        chunk = reply.lines[i : i + MAX_LIST_LINES]
+        blocks.append(section(esc("\n".join(chunk))))
+    if reply.notes:
+        blocks.append(context(*(esc(n) for n in reply.notes)))
+    if reply.url:
+        blocks.append(actions(button("Open in the portal", "open_portal", url=reply.url)))
+    return fit(blocks)
+
+
+def reply_text(reply: Reply) -> str:
+    """The same Reply as plain text (the same lines, so the same numbers)."""
+    lines = [reply.title, *reply.lines, *reply.notes]
+    if reply.url:
+        lines.append(f"Portal: {reply.url}")
+    return "\n".join(lines)
+
+
 def answer_blocks(answer: Answer) -> list[Block]:
     """The Slack message for any answer."""
+    if answer.kind == "reply" and answer.reply is not None:
+        return reply_blocks(answer.reply)
     if answer.kind == "help":
         return help_blocks()
     if answer.kind == "clarify":
@@ -381,6 +361,9 @@ def answer_blocks(answer: Answer) -> list[Block]:
 
 def answer_summary(answer: Answer) -> str:
     """One line for notifications and the `text` fallback."""
+    if answer.kind == "reply" and answer.reply is not None:
+        first = answer.reply.lines[0] if answer.reply.lines else ""
+        return clip(f"{answer.reply.title}: {first}", MAX_FALLBACK_TEXT)
     if answer.kind != "spend":
         return clip(answer_text(answer).splitlines()[0], MAX_FALLBACK_TEXT)
     f = figures(answer)
@@ -389,6 +372,8 @@ def answer_summary(answer: Answer) -> str:
 
 def answer_text(answer: Answer) -> str:
     """The same answer as plain text (for `manage.py ask` and notifications)."""
+    if answer.kind == "reply" and answer.reply is not None:
+        return reply_text(answer.reply)
     if answer.kind == "help":
         return help_text()
     if answer.kind == "clarify":
@@ -464,8 +449,10 @@ def _clarify_text(answer: Answer, code: str = "`") -> str:
         parts.append(f"I don't know {words}.")
     for problem in q.problems:
         parts.append(problem[0].upper() + problem[1:] + ".")
+    examples = q.suggestions or suggestions_for(q)
     parts.append(
-        f"Did you mean: {code}{q.suggestion}{code}?" if code else f'Did you mean: "{q.suggestion}"?'
+        "Questions I can answer: "
+        + "; ".join(f"{code}{e}{code}" if code else f'"{e}"' for e in examples)
     )
     return "\n".join(parts)
 
@@ -473,7 +460,7 @@ def _clarify_text(answer: Answer, code: str = "`") -> str:
 def clarify_blocks(answer: Answer) -> list[Block]:
     return [
         section(esc(_clarify_text(answer))),
-        context("I never guess: ask again with the suggested words, or `/finops help`."),
+        context("I never guess a word I don't know: ask one of these, or `/finops help`."),
     ]
 
 

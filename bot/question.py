@@ -1,10 +1,14 @@
-"""Understanding spend questions. Pure: no database, no Slack, no clock.
+"""Understanding questions. Pure: no database, no Slack, no clock.
 
 `parse_question(text, today=..., vocabulary=...)` turns "what did my team spend on openai last
-week?" into a `Question`: a period [start, end), teams, providers, models and the cost column.
-Everything the parser did not understand is kept (`unknown`, `problems`) together with the
-closest question it would understand (`suggestion`), so the bot can say what it understood
-instead of guessing silently.
+week?" into a `Question`: an intent (spend, ranking, breakdown, kpi, compare, drivers, budget,
+learning, alerts, savings, help), a period [start, end) (and the period to compare with),
+teams, providers, models, a dimension (team, model, provider, application), a KPI and the cost
+column. The grammar is a list of phrase patterns per intent (INTENT_PATTERNS), KPI
+(KPI_PATTERNS) and dimension (DIMENSION_WORDS), applied in a fixed order; no model calls.
+Everything the parser did not understand is kept (`unknown`, `problems`); the bot then says
+what it understood and offers real questions of the same class (`suggestions`), never a
+question where an unknown word was swapped for a similar-looking known one.
 
 Conventions: weeks start on Monday; `today` is the asker's local date (their team's time zone);
 "last N days" ends today (inclusive); "last month" / "last week" are the previous calendar
@@ -15,7 +19,6 @@ month / week; a named month or quarter without a year is the most recent one tha
 from __future__ import annotations
 
 import calendar
-import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -23,7 +26,31 @@ from datetime import date, timedelta
 from typing import Literal
 
 CostColumn = Literal["effective_cost", "billed_cost"]
-Intent = Literal["spend", "help"]
+Intent = Literal[
+    "spend",
+    "ranking",
+    "breakdown",
+    "kpi",
+    "compare",
+    "drivers",
+    "budget",
+    "learning",
+    "alerts",
+    "savings",
+    "help",
+]
+Dimension = Literal["team", "model", "provider", "application"]
+KPIS: dict[str, str] = {
+    "cost_per_inference": "cost per inference",
+    "cost_per_1k_tokens": "cost per 1k tokens",
+    "token_density": "token density",
+    "cache_hit_ratio": "cache hit rate",
+    "gpu_hours": "GPU hours",
+    "cost_per_gpu_hour": "cost per GPU hour",
+    "cold_start": "GPU cold-start cost",
+    "carbon": "carbon",
+}
+LEARNING_TOPICS = ("status", "modules_left", "expiry", "next")
 
 MAX_DAYS = 3660  # ten years: anything longer is a typo
 
@@ -79,6 +106,7 @@ class Question:
     period_given: bool
     teams: tuple[str, ...] = ()  # slugs, in the order asked
     my_team: bool = False
+    team_words: bool = False  # "my team", "our team": a team, never the organization
     whole_org: bool = False
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
@@ -87,6 +115,24 @@ class Question:
     problems: tuple[str, ...] = ()
     suggestion: str = ""
     team_names: dict[str, str] = field(default_factory=dict, compare=False)
+    dimension: str = ""  # ranking / breakdown: team, model, provider, application
+    top: int = 0  # ranking: how many (0: all)
+    ascending: bool = False  # ranking: cheapest first
+    kpi: str = ""  # a key of KPIS
+    previous: Period | None = None  # compare / drivers: the other period (None: the one before)
+    unallocated: bool = False  # the spend no team was allocated
+    topic: str = ""  # learning: status, modules_left, expiry, next
+    suggestions: tuple[str, ...] = ()
+
+    def compare_with(self) -> tuple[date, date] | None:
+        """The period to compare with, when not the default `previous_window`: the one asked
+        for, or for a week to date the same weekdays of last week."""
+        if self.previous is not None:
+            return self.previous.start, self.previous.end
+        p = self.period
+        if p.start.weekday() == 0 and p.days < 7 and p.label.startswith("this week"):
+            return p.start - timedelta(days=7), p.end - timedelta(days=7)
+        return None
 
     @property
     def is_clear(self) -> bool:
@@ -95,6 +141,21 @@ class Question:
     def understood(self) -> list[str]:
         """What the parser understood, one phrase each, for people."""
         parts: list[str] = []
+        what = {
+            "ranking": "a ranking" + (f" of {self.dimension}s" if self.dimension else ""),
+            "breakdown": f"a breakdown by {self.dimension}" if self.dimension else "",
+            "kpi": KPIS.get(self.kpi, "a KPI"),
+            "compare": "a comparison",
+            "drivers": "what drove a change in spend",
+            "budget": "budget and forecast",
+            "learning": "your learning",
+            "alerts": "open alerts",
+            "savings": "how to save",
+        }.get(self.intent, "")
+        if what:
+            parts.append(what + (f" (top {self.top})" if self.top > 1 else ""))
+        if self.unallocated:
+            parts.append("unallocated spend")
         if self.teams:
             names = [self.team_names.get(s, s) for s in self.teams]
             parts.append(("teams " if len(names) > 1 else "team ") + ", ".join(names))
@@ -194,7 +255,8 @@ ORG_PHRASES = [
     "org",
     "everyone",
 ]
-MY_TEAM_PHRASES = ["my teams", "my team", "our teams", "our team", "we", "us", "our", "my", "mine"]
+# "we", "our": the asker's teams, or the organization for a FinOps admin in no team.
+MY_TEAM_PHRASES = ["we", "us", "our", "ours", "my", "mine"]
 BILLED_WORDS = ["billed", "invoiced", "invoice", "invoices"]
 EFFECTIVE_WORDS = ["effective", "amortized", "amortised"]
 SPEND_WORDS = {
@@ -480,11 +542,154 @@ def default_period(today: date) -> Period:
 
 
 def parse_question(text: str, *, today: date, vocabulary: Vocabulary) -> Question:
-    """Understand a spend question. Never guesses: what it cannot place is reported."""
+    """Understand a question. Never guesses: what it cannot place is reported, with real
+    questions of the class it recognized as suggestions."""
     question = _parse(text, today, vocabulary)
     if question.is_clear:
         return question
-    return replace(question, suggestion=_suggest(question, today, vocabulary))
+    return replace(question, suggestions=suggestions_for(question), suggestion="")
+
+
+# --- The grammar: intents, KPIs, dimensions ------------------------------------------------
+
+NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_N = r"(\d{1,3}|" + "|".join(NUMBERS) + r")"
+
+DIMENSION_WORDS: dict[str, Dimension] = {
+    "teams": "team",
+    "team": "team",
+    "models": "model",
+    "model": "model",
+    "llms": "model",
+    "llm": "model",
+    "providers": "provider",
+    "provider": "provider",
+    "vendors": "provider",
+    "vendor": "provider",
+    "applications": "application",
+    "application": "application",
+    "apps": "application",
+    "app": "application",
+    "projects": "application",
+    "project": "application",
+    "workloads": "application",
+    "workload": "application",
+}
+_DIM = r"(" + "|".join(sorted(DIMENSION_WORDS, key=len, reverse=True)) + r")"
+
+# KPI phrases, most specific first; each consumed from the text when found.
+KPI_PATTERNS: list[tuple[str, str]] = [
+    ("cost_per_gpu_hour", r"\b(?:cost|price|spend) per gpu[- ]?hours?\b"),
+    ("cold_start", r"\b(?:gpu\s+)?cold[- ]?starts?(?:\s+(?:cost|costs|spend|waste))?\b"),
+    ("gpu_hours", r"\bgpu[- ]?(?:hours?|hrs?|time|usage)\b|\bhours? of gpu\b"),
+    (
+        "cost_per_1k_tokens",
+        r"\b(?:cost|price|spend)s?\s+(?:per|a|for each|/)\s*(?:1k|1,000|1000|thousand|k)\s+"
+        r"tokens?\b|\b(?:cost|price)\s+per\s+tokens?\b|\bper\s+(?:1k|1000|thousand)\s+tokens?\b",
+    ),
+    (
+        "cost_per_inference",
+        r"\b(?:cost|price|spend)s?\s+(?:per|a|for each|/)\s*(?:inferences?|requests?|calls?|"
+        r"queries|query|predictions?|completions?|api calls?)\b|\bunit costs?\b"
+        r"|\bper[- ](?:request|inference)\s+costs?\b",
+    ),
+    ("token_density", r"\btoken density\b|\btokens? per (?:output|response) tokens?\b"),
+    (
+        "cache_hit_ratio",
+        r"\b(?:prompt\s+)?cache\s+hit\s+(?:rate|ratio|percentage|share)s?\b|\bcache hits?\b"
+        r"|\bcache (?:rate|ratio|usage)\b|\bcaching (?:rate|ratio)\b",
+    ),
+    (
+        "carbon",
+        r"\bcarbon(?:\s+(?:footprint|emissions?|intensity|density))?\b|\bco2e?\b"
+        r"|\bemissions?\b|\bfootprint\b|\bghg\b",
+    ),
+]
+
+# Intent cues, checked in this order: the first intent whose cue is present wins.
+INTENT_PATTERNS: list[tuple[Intent, str]] = [
+    (
+        "learning",
+        r"\bcertif\w*|\bcredentials?\b|\bbadges?\b|\bmodules?\b|\blearn\w*|\bcourses?\b"
+        r"|\bexams?\b|\bquiz\w*|\bcurriculum\b|\bstudy\w*",
+    ),
+    ("alerts", r"\balerts?\b|\banomal\w*|\bincidents?\b|\balarms?\b"),
+    (
+        "savings",
+        r"\bsav(?:e|es|ed|ing|ings)\b|\breduce\b|\bcut\b|\bcutting\b|\blower\b|\boptimi[sz]\w*"
+        r"|\brecommendations?\b|\bopportunit\w*|\bwaste\w*|\bcheaper\b",
+    ),
+    (
+        "budget",
+        r"\bbudgets?\b|\bforecast\w*|\bprojected\b|\bprojections?\b|\bmonth[- ]end\b"
+        r"|\bend of (?:the )?month\b|\bon track\b|\boverspend\w*|\brun[- ]rate\b",
+    ),
+    (
+        "drivers",
+        r"\bwhy\b|\bdr[oi]ven?\b|\bdrives\b|\bdrivers?\b|\bcaus\w*|\bexplain\w*"
+        r"|\bwhat changed\b|\bcontribut\w*|\bbehind\b|\bresponsible\b",
+    ),
+    (
+        "compare",
+        r"\bcompar\w*|\bvs\b|\bv\b|\bversus\b|\bagainst\b|\bover (?:the )?(?:previous|prior)\b"
+        r"|\b(?:week|month|quarter|year)[- ]over[- ](?:week|month|quarter|year)\b"
+        r"|\b(?:wow|mom|qoq|yoy)\b|\bup or down\b|\bdifference\b|\bchanged?\b"
+        r"|\bthe (?:week|month|quarter|year) before\b|\bprevious period\b",
+    ),
+]
+RANKING_CUE = (
+    r"\btop\b|\bmost\b|\bbiggest\b|\blargest\b|\bhighest\b|\bpriciest\b|\bcostliest\b"
+    r"|\bcheapest\b|\bleast\b|\blowest\b|\bsmallest\b|\bmax\w*\b|\bmin\b"
+)
+ASCENDING_CUE = r"\bcheapest\b|\bleast\b|\blowest\b|\bsmallest\b|\bmin\b"
+BREAKDOWN = (
+    r"\b(?:split|broken|break|breaking|grouped)?\s*(?:down\s+)?(?:by|per|for each|for every|each"
+    r"|across|across all)\s+" + _DIM + r"\b"
+)
+UNALLOCATED_PHRASES = [
+    "unallocated",
+    "un-allocated",
+    "unassigned",
+    "unattributed",
+    "not allocated",
+    "without a team",
+    "with no team",
+    "no team",
+]
+# Words that carry no meaning of their own in these questions (cues are consumed first).
+FILLER = frozenset(
+    _words(
+        """
+        ai up down go goes going gone went did do does doing done was were be been being has
+        have had having is are am will would shall should could can may might must
+        increase increased increases decrease decreased decreases rise rose jump jumped jumps
+        spike spiked drop dropped grow grew growth higher lower more less fewer change
+        expensive expense costly pricey biggest spender spenders spending spends
+        left remaining remain remains still available over under stand where status
+        now currently far yet ever most least which who whom whose when
+        show list give tell find get got see look view check display me please quick quickly
+        each every all per vs next last this previous prior same period periods
+        much many number amount total totals overall sum altogether
+        than then versus one ones do i my me mine myself open wide break breakdown split
+        broken grouped looking look progress take taking doing
+        """
+    )
+)
+
+
+def _count_word(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBERS[word]
 
 
 def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
@@ -503,6 +708,12 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
     for team in vocabulary.teams:
         for alias in team.aliases():
             entities[alias] = ("team", team.slug)
+    # KPI phrases that name GPUs must not be read as the "gpu cluster" provider alias.
+    kpi = ""
+    for name, pattern in KPI_PATTERNS:
+        if re.search(pattern, s):
+            kpi = kpi or name
+            s = re.sub(pattern, " ", s)
     hits: list[tuple[int, str, str]] = []
     for alias in sorted(entities, key=len, reverse=True):
         pattern = _boundary(alias)
@@ -515,15 +726,150 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
     providers = _unique(k for _, kind, k in hits if kind == "provider")
     models = _unique(k for _, kind, k in hits if kind == "model")
 
+    # "no team" (unallocated) and "my team" before the dimension words take "team".
+    unallocated_words = False
+    for phrase in sorted(UNALLOCATED_PHRASES, key=len, reverse=True):
+        if re.search(_boundary(phrase), s):
+            unallocated_words = True
+            s = re.sub(_boundary(phrase), " ", s)
+
+    team_words = bool(re.search(r"\b(?:my|our) teams?\b", s))
+    s = re.sub(r"\b(?:my|our) teams?\b", " ", s)
+
+    # "vs last month", "the week before", "week over week": which side is which.
+    versus_unit = ""
+    versus = re.search(
+        r"\b(?:vs|versus|against|compared (?:to|with)|than|to|with)\s+(?:last|previous)\s+"
+        r"(week|month|quarter|year)\b",
+        s,
+    )
+    if versus:
+        versus_unit = versus.group(1)
+    over = re.search(r"\b(week|month|quarter|year)[- ]over[- ]\1\b|\b(wow|mom|qoq|yoy)\b", s)
+    over_unit = ""
+    if over:
+        over_unit = over.group(1) or {"wow": "week", "mom": "month", "qoq": "quarter"}.get(
+            over.group(2), "year"
+        )
+    before_unit = ""
+    before = re.search(r"\bthe (week|month|quarter|year) before\b|\bprevious period\b", s)
+    if before:
+        before_unit = before.group(1) or "period"
+
+    intent: Intent | None = None
+    for name, pattern in INTENT_PATTERNS:
+        if re.search(pattern, s):
+            intent = name
+            break
+
+    # Learning topics (before the period words: "expire next month" is not a spend period).
+    topic = ""
+    if intent == "learning":
+        if re.search(r"\bexpir\w*|\bvalid until\b|\brenew\w*|\blapse\w*", s):
+            topic = "expiry"
+        elif re.search(
+            r"\bleft\b|\bremaining\b|\bto go\b|\bto do\b|\boutstanding\b|\bunfinished"
+            r"|\bhave i not\b|\bnot (?:yet )?(?:done|finished|completed)\b",
+            s,
+        ):
+            topic = "modules_left"
+        elif re.search(r"\bnext\b|\bshould i\b|\brecommend\w*|\bsuggest\w*|\bstart with\b", s):
+            topic = "next"
+        else:
+            topic = "status"
+        s = re.sub(
+            r"\bexpir\w*|\bvalid until\b|\brenew\w*|\blapse\w*|\bto go\b|\bto do\b"
+            r"|\boutstanding\b|\bunfinished\b|\bnot (?:yet )?(?:done|finished|completed)\b"
+            r"|\brecommend\w*|\bsuggest\w*|\bstart with\b",
+            " ",
+            s,
+        )
+
+    dimension = ""
+    top = 0
+    ascending = False
+    breakdown = re.search(BREAKDOWN, s)
+    ranking_cue = re.search(RANKING_CUE, s)
+    dim_word = re.search(r"\b" + _DIM + r"\b", s)
+    if intent is None and ranking_cue and dim_word:
+        intent = "ranking"
+        dimension = DIMENSION_WORDS[dim_word.group(1)]
+        n = re.search(
+            r"\btop\s+" + _N + r"\b|\b" + _N + r"\s+(?:most|biggest|largest|"
+            r"highest|cheapest|least|lowest|smallest|priciest|costliest)\b",
+            s,
+        )
+        if n:
+            top = _count_word(n.group(1) or n.group(2))
+        elif dim_word.group(1).endswith("s"):
+            top = 5  # "top teams", "which models cost the most"
+        else:
+            top = 1
+        ascending = bool(re.search(ASCENDING_CUE, s))
+    elif intent is None and breakdown:
+        intent = "breakdown"
+        dimension = DIMENSION_WORDS[breakdown.group(1)]
+    elif intent is None and ranking_cue and not dim_word and re.search(r"\btop\b", s):
+        intent = "ranking"  # "top 3 frobnicators": a ranking of something unknown
+        n = re.search(r"\btop\s+" + _N + r"\b", s)
+        top = _count_word(n.group(1)) if n else 5
+    elif intent is None and kpi:
+        intent = "kpi"
+    elif intent in ("drivers", "compare") and breakdown:
+        dimension = DIMENSION_WORDS[breakdown.group(1)]
+    if kpi and intent in (None, "compare"):
+        intent = "kpi" if intent is None else intent
+
+    # Blank the cue words of every grammar pattern so they are not "unknown".
+    for _, pattern in INTENT_PATTERNS:
+        s = re.sub(pattern, " ", s)
+    s = re.sub(BREAKDOWN, " ", s)
+    s = re.sub(
+        r"\btop\s+" + _N + r"\b|\b" + _N + r"\s+(?=most|biggest|largest|highest|"
+        r"cheapest|least|lowest|smallest|priciest|costliest)",
+        " ",
+        s,
+    )
+    s = re.sub(RANKING_CUE, " ", s)
+    s = re.sub(r"\b" + _DIM + r"\b", " ", s)
+    s = re.sub(r"\b(?:week|month|quarter|year)[- ]over[- ](?:week|month|quarter|year)\b", " ", s)
+    s = re.sub(r"\bthe (?:week|month|quarter|year) before\b|\bprevious period\b", " ", s)
+
     periods = _Periods(today)
     s = periods.scan(s)
+    s = re.sub(r"\b(?:to|with|over|than|and|or)\b", " ", s)
     problems.extend(periods.problems)
-    if len(periods.found) > 1:
+    found = sorted(periods.found, key=lambda p: p.start)
+    period: Period | None = None
+    previous: Period | None = None
+    if intent in ("compare", "drivers"):
+        if len(found) == 2:
+            previous, period = found[0], found[1]
+        elif len(found) > 2:
+            problems.append(
+                "more than two periods were named ("
+                + "; ".join(p.describe() for p in found)
+                + "): compare two"
+            )
+        elif len(found) == 1 and versus_unit and found[0].label == f"last {versus_unit}":
+            previous, period = found[0], _current(versus_unit, today)
+        elif len(found) == 1:
+            period = found[0]
+        elif over_unit:
+            period = _last_complete(over_unit, today)
+        elif before_unit in ("week", "month", "quarter", "year"):
+            period = _last_complete(before_unit, today)
+    elif len(found) > 1:
         problems.append(
             "several periods were named ("
-            + "; ".join(p.describe() for p in periods.found)
+            + "; ".join(p.describe() for p in found)
             + "): ask about one"
         )
+    else:
+        period = found[0] if found else None
+    if intent == "compare" and len(teams) == 2 and previous is None:
+        pass  # two teams over one period
+    period_given = period is not None
 
     flags: dict[str, bool] = {}
 
@@ -539,7 +885,6 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
     s = flag("effective", EFFECTIVE_WORDS, s)
     if flags.get("billed") and flags.get("effective"):
         problems.append("both billed and effective cost were asked for: pick one")
-
     s = flag("org", ORG_PHRASES, s)
     s = flag("mine", MY_TEAM_PHRASES, s)
 
@@ -555,7 +900,7 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
             asks_spend = True
         elif word in HELP_WORDS:
             help_word = True
-        elif word in STOPWORDS or word == "may":
+        elif word in STOPWORDS or word in FILLER or word == "may":
             continue
         elif word in MODEL_FAMILIES or any(_in_family(m, word) for m in known_models):
             models = _unique([*models, word])
@@ -563,25 +908,40 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
             leftovers.append(word)
 
     whole_org = flags.get("org", False)
+    unallocated = unallocated_words
     if whole_org and teams:
         problems.append("both the whole organization and a team were named: ask about one")
+    if unallocated and teams:
+        problems.append("both unallocated spend and a team were named: ask about one")
+    if intent == "ranking" and not dimension:
+        problems.append("a ranking needs what to rank: teams, models, providers or applications")
+    if intent == "compare" and len(teams) > 2:
+        problems.append("compare two teams at a time")
 
-    understood_anything = bool(periods.found or teams or providers or models or whole_org or flags)
-    # Help: nothing asked at all ("hi"), or "help" with nothing else understood.
-    says_nothing = not (leftovers or problems or asks_spend)
-    intent: Intent = (
-        "help"
-        if not understood_anything and (says_nothing or (help_word and not leftovers))
-        else "spend"
+    understood_anything = bool(
+        found
+        or team_words
+        or unallocated_words
+        or teams
+        or providers
+        or models
+        or whole_org
+        or flags
+        or intent
+        or kpi
     )
-
+    says_nothing = not (leftovers or problems or asks_spend)
+    if not understood_anything and (says_nothing or (help_word and not leftovers)):
+        intent = "help"
+    final: Intent = intent or "spend"
     return Question(
         text=text,
-        intent=intent,
-        period=periods.found[0] if periods.found else default_period(today),
-        period_given=bool(periods.found),
+        intent=final,
+        period=period or default_period(today),
+        period_given=period_given,
         teams=teams,
-        my_team=flags.get("mine", False) and not teams,
+        my_team=(flags.get("mine", False) or team_words) and not teams,
+        team_words=team_words,
         whole_org=whole_org,
         providers=providers,
         models=models,
@@ -589,7 +949,28 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
         unknown=tuple(leftovers),
         problems=tuple(problems),
         team_names={t.slug: t.name for t in vocabulary.teams},
+        dimension=dimension,
+        top=top,
+        ascending=ascending,
+        kpi=kpi if final == "kpi" or kpi else "",
+        previous=previous,
+        unallocated=unallocated,
+        topic=topic,
     )
+
+
+def _current(unit: str, today: date) -> Period:
+    """This week / month / quarter / year to date."""
+    periods = _Periods(today)
+    periods.scan(f" this {unit} ")
+    return periods.found[0]
+
+
+def _last_complete(unit: str, today: date) -> Period:
+    """The last complete week / month / quarter / year."""
+    periods = _Periods(today)
+    periods.scan(f" last {unit} ")
+    return periods.found[0]
 
 
 def _in_family(model: str, family: str) -> bool:
@@ -601,53 +982,33 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _suggest(question: Question, today: date, vocabulary: Vocabulary) -> str:
-    """The closest question the parser understands: unknown words replaced by their nearest
-    known word (difflib), contradictions dropped."""
-    words = _suggestion_words(vocabulary)
-    corrected = normalize(question.text)
-    for token in question.unknown:
-        close = difflib.get_close_matches(token, words, n=1, cutoff=0.6)
-        corrected = re.sub(_boundary(token), close[0] if close else " ", corrected)
-    retry = _parse(corrected, today, vocabulary)
-    if retry.is_clear and retry.intent == "spend":
-        return retry.canonical()
-    fallback = replace(
-        question,
-        whole_org=question.whole_org and not question.teams,
-        cost="effective_cost"
-        if "both billed and effective" in " ".join(question.problems)
-        else question.cost,
+# Real questions of each class, offered when a question is not understood. Never built by
+# replacing an unknown word with a similar-looking known one: "GPU" is not "gpt".
+EXAMPLES: dict[str, list[str]] = {
+    "spend": ["what did my team spend last week?", "spend on openai this month"],
+    "ranking": ["top 3 models last month", "which team spent the most last month?"],
+    "breakdown": ["spend by model this month", "spend by provider last week"],
+    "kpi": ["cost per inference last week", "GPU hours last month", "cache hit rate this month"],
+    "compare": ["compare this month to last month", "week over week"],
+    "drivers": ["why did our spend go up last week?", "what drove the change last month?"],
+    "budget": ["how much budget is left?", "forecast for this month"],
+    "learning": ["how many modules do I have left?", "when does my credential expire?"],
+    "alerts": ["any open alerts?"],
+    "savings": ["how can we save?"],
+}
+
+
+def suggestions_for(question: Question) -> tuple[str, ...]:
+    """Real questions to offer: of the class recognized (else one of each main class)."""
+    if question.intent in EXAMPLES and question.intent != "spend":
+        return tuple(EXAMPLES[question.intent][:3])
+    return (
+        EXAMPLES["spend"][0],
+        EXAMPLES["ranking"][0],
+        EXAMPLES["kpi"][0],
+        EXAMPLES["compare"][0],
+        EXAMPLES["budget"][1],
     )
-    return fallback.canonical()
-
-
-def _suggestion_words(vocabulary: Vocabulary) -> list[str]:
-    words = {
-        "today",
-        "yesterday",
-        "this",
-        "last",
-        "week",
-        "month",
-        "quarter",
-        "year",
-        "days",
-        "weeks",
-        "months",
-        "billed",
-        "effective",
-        "spend",
-        "help",
-        *MONTHS,
-        *PROVIDER_ALIASES,
-        *MODEL_FAMILIES,
-    }
-    for team in vocabulary.teams:
-        words |= team.aliases()
-    words |= {m.lower() for m in vocabulary.models}
-    words |= {p.lower() for p in vocabulary.providers}
-    return sorted(words)
 
 
 def model_filter(models: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:

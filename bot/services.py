@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 
-from bot import people
+from bot import intents, people
+from bot.intents import Reply
 from bot.question import Question, TeamName, Vocabulary, model_filter, parse_question
 from metrics import queries
 from metrics.models import VIEW_ALL_SPEND, Budget, Team
@@ -24,7 +25,7 @@ from metrics.queries import Scope, ScopeError, SpendQuery, SpendReport
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-AnswerKind = Literal["spend", "help", "clarify", "refusal"]
+AnswerKind = Literal["spend", "reply", "help", "clarify", "refusal"]
 VOCABULARY_CACHE_SECONDS = 5 * 60
 TOP = 5
 
@@ -55,6 +56,7 @@ class Answer:
     budgets: tuple[BudgetStatus, ...] = ()
     portal_url: str = ""
     message: str = ""
+    reply: Reply | None = None  # every class but plain spend (bot.intents)
 
 
 def vocabulary() -> Vocabulary:
@@ -94,6 +96,8 @@ def answer_question(
                 "show you any spend. Ask a FinOps admin to add your Slack id to your profile."
             ),
         )
+    if question.intent == "learning":
+        return Answer("reply", question, reply=intents.learning_reply(question, user, today))
     try:
         scope = _scope(user, question, slack_user_id)
     except ScopeError as exc:
@@ -106,7 +110,10 @@ def answer_question(
         models=model_filter(question.models, words.models),
         cost=question.cost,
     )
-    report = queries.spend_report(spend_query, top=TOP)
+    reply = _reply(question, scope, spend_query, today)
+    if reply is not None:
+        return Answer("reply", question, scope_label=scope.label, reply=reply)
+    report = queries.spend_report(spend_query, top=TOP, previous=question.compare_with())
     slugs = _slugs(scope)
     return Answer(
         "spend",
@@ -119,8 +126,39 @@ def answer_question(
     )
 
 
+def _reply(question: Question, scope: Scope, q: SpendQuery, today: date) -> Reply | None:
+    """The answer of every intent but plain spend (None: a spend report)."""
+    intent = question.intent
+    if intent in ("ranking", "breakdown"):
+        return intents.ranking_reply(question, q)
+    if intent == "kpi":
+        return intents.kpi_reply(question, q)
+    if intent == "compare":
+        if len(question.teams) == 2 and question.previous is None:
+            return intents.compare_teams_reply(question, q)
+        return intents.compare_reply(question, q)
+    if intent == "drivers":
+        return intents.drivers_reply(question, q)
+    if intent == "budget":
+        return intents.budget_reply(question, scope, today)
+    if intent == "alerts":
+        return intents.alerts_reply(scope)
+    if intent == "savings":
+        return intents.savings_reply(scope)
+    return None
+
+
 def _scope(user: User, question: Question, slack_user_id: str) -> Scope:
-    """The teams to answer for, or ScopeError with a polite, number-free explanation."""
+    """The teams to answer for, or ScopeError with a polite, number-free explanation.
+
+    "We"/"our"/"my team" mean the asker's teams; for a FinOps admin who belongs to no team
+    they mean the organization. "Unallocated" is a scope of its own (FinOps admins only)."""
+    if question.unallocated:
+        if not user.has_perm(VIEW_ALL_SPEND):
+            raise ScopeError(
+                "Sorry, only FinOps admins can see unallocated spend (it belongs to no team)."
+            )
+        return queries.unallocated_scope_for(user)
     if question.whole_org:
         if not user.has_perm(VIEW_ALL_SPEND):
             raise ScopeError(
@@ -141,6 +179,8 @@ def _scope(user: User, question: Question, slack_user_id: str) -> Scope:
             ) from None
     if question.my_team or not user.has_perm(VIEW_ALL_SPEND):
         own_teams = people.teams_of(user, slack_user_id)
+        if not own_teams and user.has_perm(VIEW_ALL_SPEND) and not question.team_words:
+            return queries.scope_for(user)  # "we" of a FinOps admin with no team: the org
         if not own_teams:
             raise ScopeError(_no_team_message(user, slack_user_id))
         return queries.scope_for(user, [t.slug for t in own_teams])

@@ -44,10 +44,18 @@ class Scope:
 
     team_ids: tuple[int, ...] | None
     label: str
+    unallocated: bool = False  # only the spend no team was allocated (team_ids is None)
 
     @property
     def is_org(self) -> bool:
-        return self.team_ids is None
+        return self.team_ids is None and not self.unallocated
+
+
+def unallocated_scope_for(user: User | AnonymousUser) -> Scope:
+    """The spend no team was allocated: a scope of its own, for FinOps admins only."""
+    if not user.is_authenticated or not user.has_perm(VIEW_ALL_SPEND):
+        raise ScopeError("Only FinOps admins can see unallocated spend.")
+    return Scope(None, "unallocated spend", unallocated=True)
 
 
 def scope_for(
@@ -126,7 +134,8 @@ def previous_window(start: date, end: date) -> tuple[date, date]:
     Calendar-aligned: whole calendar months ([Nov 1, Dec 1), a quarter, a year) compare with
     the same number of calendar months just before; a month to date ([Dec 1, Dec 8)) with the
     same days of the previous month ([Nov 1, Nov 8)); anything else (a week, the last 30
-    days) with the same number of days just before."""
+    days) with the same number of days just before. (A week to date is only known as such to
+    the caller, e.g. the bot, which passes the same weekdays of last week explicitly.)"""
     if start.day == 1 and end.day == 1 and end > start:
         months = (end.year - start.year) * 12 + end.month - start.month
         return _add_months(start, -months), start
@@ -141,6 +150,8 @@ def rollups(q: SpendQuery) -> QuerySet[DailyCost]:
     qs = DailyCost.objects.filter(day__gte=q.start, day__lt=q.end)
     if q.scope.team_ids is not None:
         qs = qs.filter(team_id__in=q.scope.team_ids)
+    elif q.scope.unallocated:
+        qs = qs.filter(team__isnull=True)
     if q.providers:
         qs = qs.filter(provider__in=q.providers)
     if q.models:
@@ -225,7 +236,9 @@ USAGE_FIELDS = [
 ]
 
 
-def spend_report(q: SpendQuery, *, top: int = 5) -> SpendReport:
+def spend_report(
+    q: SpendQuery, *, top: int = 5, previous: tuple[date, date] | None = None
+) -> SpendReport:
     """Spend for a scope and period, compared like for like with the previous period
     (`compare_periods`), with breakdowns and unit KPIs with matched numerators (`unit_kpis`).
 
@@ -235,7 +248,7 @@ def spend_report(q: SpendQuery, *, top: int = 5) -> SpendReport:
     qs = rollups(q)
     col = q.cost
     totals = _totals(qs, col)
-    comparison = compare_periods(q)
+    comparison = compare_periods(q, previous=previous)
     usage_raw = qs.aggregate(**{f: Sum(f) for f in USAGE_FIELDS})
     usage = {f: float(usage_raw[f] or 0) for f in USAGE_FIELDS}
     units = unit_kpis(q)

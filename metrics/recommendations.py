@@ -35,6 +35,7 @@ import logging
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -855,3 +856,36 @@ def suggested_action(rec: Recommendation) -> tuple[str, dict[str, Any]] | None:
             "target_idle_share": ev.get("target_idle_share"),
         }
     return None
+
+
+def gpu_cold_start_spend(
+    *, team_ids: Sequence[int] | None, start: date, end: date
+) -> dict[str, Decimal]:
+    """GPU cold-start cost (DESIGN.md; metrics.kpis.gpu_cold_start_cost) of the OpenCost GPU
+    allocations of these teams (None: every team) over [start, end), per currency, summed
+    per team, cluster and namespace as the cold-start recommendation measures it. Read-only."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in _gpu_records(start, end):
+        if r["resource_name"] == IDLE or r["gpu_cost"] <= 0:
+            continue
+        if team_ids is not None and r["team_id"] not in team_ids:
+            continue
+        key = (r["team_id"], r["billing_account_id"], r["application_key"], r["billing_currency"])
+        groups[key].append(r)
+    out: dict[str, Decimal] = {}
+    for (_team, _cluster, _ns, currency), rows in groups.items():
+        windows = pd.DataFrame(
+            [
+                {
+                    "resource_id": r["resource_id"],
+                    "start": r["charge_period_start"],
+                    "end": r["charge_period_end"],
+                    "cost": float(r["gpu_cost"]),
+                    "utilization": r["gpu_efficiency"],
+                }
+                for r in rows
+            ]
+        )
+        cold = Decimal(str(kpis.gpu_cold_start_cost(windows))).quantize(CENT)
+        out[currency] = out.get(currency, Decimal(0)) + cold
+    return out

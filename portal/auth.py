@@ -4,6 +4,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from portal.throttle import refuse_if_throttled
+
 
 class EmailBackend(ModelBackend):
     """Sign in with an e-mail address (or the username, handled by ModelBackend)."""
@@ -15,6 +17,7 @@ class EmailBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
+        refuse_if_throttled(request, username)  # before any password is checked
         if not username or not password or "@" not in username:
             return None
         user = User._default_manager.filter(email__iexact=username).order_by("id").first()

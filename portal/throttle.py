@@ -7,8 +7,9 @@ LOGIN_LOCKOUT_SECONDS have passed since the last failure. A successful sign-in c
 username's count. Counting is get-then-set: concurrent failures may be counted once, so a
 parallel attacker gets at most a few more tries per window, never an unlimited number.
 
-`LoginThrottleBackend` (first in AUTHENTICATION_BACKENDS) refuses throttled attempts for every
-password form (the portal's sign-in and the admin's); `ThrottledAuthenticationForm` says why
+Both password backends (`portal.auth.EmailBackend`, `ThrottledModelBackend`) call
+`refuse_if_throttled` first, so every password form (the portal's sign-in, the admin's) is
+covered; `ThrottledAuthenticationForm` says why
 and the portal's sign-in answers 429.
 """
 
@@ -21,7 +22,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
@@ -80,21 +81,25 @@ def on_logged_in(sender: Any, request: Any, user: AbstractBaseUser, **_: Any) ->
     login_success_reset(user=user)
 
 
-class LoginThrottleBackend:
-    """Refuses (PermissionDenied stops Django's authenticate()) while a username or address
-    is throttled; otherwise lets the next backend check the password."""
+def refuse_if_throttled(request: HttpRequest | None, username: str | None) -> None:
+    """Raise PermissionDenied (which stops Django's authenticate()) while throttled. Every
+    password backend calls it before checking a password."""
+    if login_is_throttled(username=username or "", ip=client_ip(request)):
+        raise PermissionDenied("too many failed sign-ins")
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's ModelBackend (usernames), refusing throttled sign-ins before any password check."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, **kwargs: Any
-    ) -> None:
-        if login_is_throttled(username=username or "", ip=client_ip(request)):
-            raise PermissionDenied("too many failed sign-ins")
-        return None
-
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
-        # Being first, this backend is the one Client.force_login and login() without a
-        # backend record in the session: it must load users like ModelBackend does.
-        return ModelBackend().get_user(user_id)
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        refuse_if_throttled(request, username)
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

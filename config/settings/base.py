@@ -151,9 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "portal.throttle.LoginThrottleBackend",  # first: refuses while a sign-in is throttled
+    # Both refuse a throttled sign-in before checking any password (portal.throttle).
     "portal.auth.EmailBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.throttle.ThrottledModelBackend",
 ]
 # Sign-in throttling (portal.throttle), counted in the cache shared by every process.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

@@ -445,8 +445,8 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         lines = pd.Series(range(first_line, first_line + n), index=raw.index)
         return to_ledger_table(_normalize(raw, file=file, lines=lines))
 
-    if "BillingCurrency" not in names or "BillingPeriodStart" not in names or names & TIERS:
-        return slow()  # (service tiers: batch pricing signals, read by _service_tiers)
+    if "BillingCurrency" not in names or "BillingPeriodStart" not in names:
+        return slow()
     out: dict[str, Any] = {"source_line": pa.array(np.arange(first_line, first_line + n))}
     for focus_col, col in COLUMNS.items():
         if focus_col not in names:
@@ -492,7 +492,23 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
             encoded = encode(values)
             words = pc.utf8_trim_whitespace(encoded.dictionary)
             words = pc.if_else(nullish(words, NULLS), "", words)
+            if pc.any(pc.starts_with(words, "'")).as_py():  # what csv_safe added on export
+                unguard = re.compile(UNGUARD_PATTERN)
+                words = pa.array([unguard.sub("", w) for w in words.to_pylist()], pa.string())
             out[col] = words.take(encoded.indices)
+    if names & TIERS:  # batch usage signals, as _service_tiers reads them
+        tier: Any = pa.array([""] * n)
+        if "SkuPriceDetails" in names:
+            encoded = encode(pc.utf8_trim_whitespace(table.column("SkuPriceDetails")))
+            found = [
+                _tier_of_price_details(v) if v.startswith("{") else ""
+                for v in encoded.dictionary.to_pylist()
+            ]
+            tier = pa.array(found, pa.string()).take(encoded.indices)
+        if "x_ServiceTier" in names:
+            column = pc.utf8_lower(pc.utf8_trim_whitespace(table.column("x_ServiceTier")))
+            tier = pc.if_else(pc.equal(column, ""), tier, column)
+        out["raw"] = pc.if_else(pc.equal(tier, "batch"), BATCH_TIER, pa.scalar(None, pa.string()))
     if "effective_cost" not in out:
         out["effective_cost"] = out["billed_cost"]
     else:

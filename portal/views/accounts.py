@@ -27,7 +27,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except AccountError as exc:
             form.add_error("email", str(exc))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="portal.auth.EmailBackend")
             messages.success(request, "Welcome! Start with the first module of the Crawl track.")
             return redirect("portal:dashboard")
     return render(request, "portal/auth/signup.html", {"form": form})

@@ -171,7 +171,10 @@ def test_clarify_and_refusal_blocks():
     q = parse_question("spend for ml-platfrom last week", today=TODAY, vocabulary=VOCAB)
     blocks = answer_blocks(Answer("clarify", q))
     assert_within_slack_limits(blocks)
-    assert "`spend for ml-platform last week`" in blocks[0]["text"]["text"]
+    text = blocks[0]["text"]["text"]
+    assert "I don't know `ml-platfrom`" in text
+    assert "`spend for ml-platform last week`" not in text  # no look-alike substitution
+    assert "Questions I can answer: `what did my team spend last week?`" in text
     refusal = answer_blocks(Answer("refusal", q, message="Sorry <no>"))
     assert refusal[0]["text"]["text"] == "Sorry &lt;no&gt;"
 
