@@ -7,8 +7,9 @@ function; the state it reads (mutes, snoozes, what was sent) lives in the databa
 decision is taken under a lock on the person and the team, so two workers never both send.
 
 Policy, in order: muted or snoozed -> never; quiet hours (evenings, nights, weekends in the
-person's own time zone from Slack, else the team's) -> later; the same finding as the last nudge of that kind -> never again
-("only on change"); at most one nudge a person a day and three a week; at most two a team a day.
+person's own time zone from Slack, else the team's) -> later; the same finding as the last
+nudge of that kind -> never again ("only on change"); at most one nudge a person a day and
+three a week; at most two a team a day.
 """
 
 from __future__ import annotations
