@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bot import people
@@ -350,6 +351,12 @@ def nudge_click(*, action: str, nudge_id: int, click: Click) -> bool:
     elif action == "nudge_mute":
         NudgeMute.objects.create(slack_user_id=click.slack_user_id, kind=nudge.kind, until=None)
         what = f'Muted "{label}" nudges'
+    elif action == "nudge_unmute":
+        # Undo from Slack: the person's snoozes and this kind's mute end now.
+        NudgeMute.objects.filter(slack_user_id=click.slack_user_id).filter(
+            Q(kind="") | Q(kind=nudge.kind)
+        ).delete()
+        what = f'Unmuted: "{label}" nudges can come again'
     else:
         raise ValueError(f"unknown nudge action {action!r}")
     Interaction.objects.create(
@@ -368,7 +375,11 @@ def nudge_click(*, action: str, nudge_id: int, click: Click) -> bool:
                 "channel": click.channel,
                 "ts": click.ts,
                 "text": what,
-                "blocks": nudge_done_blocks(card, f"{what} (by <@{click.slack_user_id}>)"),
+                "blocks": nudge_done_blocks(
+                    card,
+                    f"{what} (by <@{click.slack_user_id}>)",
+                    undo=action != "nudge_unmute",
+                ),
             },
         )
     return True

@@ -399,3 +399,16 @@ def test_quiet_hours_follow_the_persons_slack_time_zone(slack, channels, recs):
     cache.clear()
     slack.responses["users.info"] = {"ok": True, "user": {"id": "ULEAD", "tz": "Asia/Tokyo"}}
     assert nudges_send(now=at("2026-10-21 17:00")).skipped == {"quiet hours": 2}  # 02:00 Tokyo
+
+
+def test_unmute_from_slack(client, slack, channels, recs, django_capture_on_commit_callbacks):
+    nudges_send(now=NOW)
+    nudge = Nudge.objects.get()
+    snooze_click(client, django_capture_on_commit_callbacks, "nudge_mute", nudge, "ULEAD")
+    assert NudgeMute.objects.count() == 1
+    muted = json.dumps(slack.of("chat.update")[-1]["blocks"])
+    assert "nudge_unmute" in muted  # the muted message offers the way back
+    snooze_click(client, django_capture_on_commit_callbacks, "nudge_unmute", nudge, "ULEAD")
+    assert NudgeMute.objects.count() == 0
+    update = slack.of("chat.update")[-1]
+    assert "Unmuted" in update["text"] and "nudge_unmute" not in json.dumps(update["blocks"])
