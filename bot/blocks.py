@@ -729,6 +729,8 @@ class HomeData:
     learning: str = ""
     portal_url: str = ""
     note: str = ""
+    alert_ids: list[int] = field(default_factory=list)  # the alerts' ids, in the same order
+    alert_urls: list[str] = field(default_factory=list)  # where each opens in the portal
 
 
 def home_view(data: HomeData) -> dict[str, Any]:
@@ -741,12 +743,24 @@ def home_view(data: HomeData) -> dict[str, Any]:
             text += f"\nBudget: {esc(team.budget)}"
         blocks.append(section(text))
     blocks.append(divider())
-    blocks.append(
-        section(
-            "*Open alerts*\n"
-            + (esc(bullet_lines(data.alerts, limit=5)) if data.alerts else "None :tada:")
+    if data.alerts and len(data.alert_ids) == len(data.alerts):
+        blocks.append(section("*Open alerts*"))
+        for i, (title, alert_id) in enumerate(zip(data.alerts[:5], data.alert_ids, strict=False)):
+            url = data.alert_urls[i] if i < len(data.alert_urls) else ""
+            text = f"• <{url}|{esc(title)}>" if url else f"• {esc(title)}"
+            blocks.append(
+                section(
+                    text,
+                    accessory=button("Acknowledge", "alert_ack", value=str(alert_id)),
+                )
+            )
+    else:
+        blocks.append(
+            section(
+                "*Open alerts*\n"
+                + (esc(bullet_lines(data.alerts, limit=5)) if data.alerts else "None :tada:")
+            )
         )
-    )
     if data.learning:
         blocks.append(section(f"*Your learning*\n{esc(data.learning)}"))
     if data.portal_url:

@@ -73,10 +73,15 @@ def home_data(slack_user_id: str) -> HomeData:
     alerts = Alert.objects.filter(status=Alert.Status.OPEN)
     if not user.has_perm(VIEW_ALL_SPEND):
         alerts = alerts.filter(team__in=visible)
+    shown = list(alerts.select_related("team").order_by("-created_at")[:MAX_ALERTS])
     return HomeData(
         person=user.get_full_name() or user.get_username(),
         teams=teams,
-        alerts=[a.title for a in alerts.order_by("-created_at")[:MAX_ALERTS]],
+        alerts=[a.title for a in shown],
+        alert_ids=[a.pk for a in shown],
+        alert_urls=[
+            site + "/dashboard/" + (f"?team={a.team.slug}" if a.team else "") for a in shown
+        ],
         learning=user_learning(user),
         portal_url=site + "/",
         note=note,

@@ -335,6 +335,10 @@ def test_app_home_shows_team_spend_against_budget_and_open_alerts(
     assert f"*Ml-Platform*: {dollars(month)} spent in October 2026" in flat
     assert f"Budget: {dollars(month)} of $1,000.00 ({month / 10:.1f}%)" in flat
     assert "gpt-4o spend 4x its usual" in flat and "search's own alert" not in flat
+    # Each alert links to the portal and can be acknowledged from the Home tab.
+    accessories = [b["accessory"] for b in publish["view"]["blocks"] if "accessory" in b]
+    assert [a["action_id"] for a in accessories] == ["alert_ack"]
+    assert "/dashboard/?team=ml-platform|gpt-4o spend 4x its usual" in flat
     assert_within_slack_limits(publish["view"]["blocks"])
 
 
