@@ -650,8 +650,16 @@ def nudge_blocks(card: NudgeCard) -> list[Block]:
     ]
 
 
-def nudge_done_blocks(card: NudgeCard, what: str) -> list[Block]:
-    return [section(f":bulb: *{esc(card.title)}*"), context(esc_mentions(what))]
+def nudge_done_blocks(card: NudgeCard, what: str, *, undo: bool = True) -> list[Block]:
+    blocks = [section(f":bulb: *{esc(card.title)}*"), context(esc_mentions(what))]
+    if undo:
+        blocks.append(
+            actions(
+                button("Unmute", "nudge_unmute", value=str(card.nudge_id)),
+                block_id=f"nudge:{card.nudge_id}",
+            )
+        )
+    return blocks
 
 
 # --- Weekly summary --------------------------------------------------------------------------

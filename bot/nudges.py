@@ -7,8 +7,9 @@ function; the state it reads (mutes, snoozes, what was sent) lives in the databa
 decision is taken under a lock on the person and the team, so two workers never both send.
 
 Policy, in order: muted or snoozed -> never; quiet hours (evenings, nights, weekends in the
-team's time zone) -> later; the same finding as the last nudge of that kind -> never again
-("only on change"); at most one nudge a person a day and three a week; at most two a team a day.
+person's own time zone from Slack, else the team's) -> later; the same finding as the last
+nudge of that kind -> never again ("only on change"); at most one nudge a person a day and
+three a week; at most two a team a day.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bot import people
@@ -152,8 +154,8 @@ def nudges_send(*, now: datetime | None = None, policy: NudgePolicy | None = Non
     for rec in recs:
         team = rec.team
         assert team is not None
-        local = people.local_now(team, now)
         for slack_user_id in recipients(team):
+            local = people.person_now(slack_user_id, team, now)
             nudge = _reserve(rec, team, slack_user_id, now, local, policy, run)
             if nudge is not None and _send(nudge, rec, team):
                 run.sent += 1
@@ -349,6 +351,12 @@ def nudge_click(*, action: str, nudge_id: int, click: Click) -> bool:
     elif action == "nudge_mute":
         NudgeMute.objects.create(slack_user_id=click.slack_user_id, kind=nudge.kind, until=None)
         what = f'Muted "{label}" nudges'
+    elif action == "nudge_unmute":
+        # Undo from Slack: the person's snoozes and this kind's mute end now.
+        NudgeMute.objects.filter(slack_user_id=click.slack_user_id).filter(
+            Q(kind="") | Q(kind=nudge.kind)
+        ).delete()
+        what = f'Unmuted: "{label}" nudges can come again'
     else:
         raise ValueError(f"unknown nudge action {action!r}")
     Interaction.objects.create(
@@ -367,7 +375,11 @@ def nudge_click(*, action: str, nudge_id: int, click: Click) -> bool:
                 "channel": click.channel,
                 "ts": click.ts,
                 "text": what,
-                "blocks": nudge_done_blocks(card, f"{what} (by <@{click.slack_user_id}>)"),
+                "blocks": nudge_done_blocks(
+                    card,
+                    f"{what} (by <@{click.slack_user_id}>)",
+                    undo=action != "nudge_unmute",
+                ),
             },
         )
     return True

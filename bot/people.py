@@ -120,6 +120,35 @@ def local_now(team: Team | None, now: datetime | None = None) -> datetime:
     return (now or timezone.now()).astimezone(zone_of(team))
 
 
+PERSON_ZONE_CACHE_SECONDS = 24 * 60 * 60
+
+
+def person_zone(slack_user_id: str, team: Team | None) -> zoneinfo.ZoneInfo:
+    """The person's own time zone from their Slack profile (`users.info` `tz`, kept a day in
+    the shared cache); the team's zone when Slack does not say or cannot be reached."""
+    key = f"bot:tz:{slack_user_id}"
+    tz = cache.get(key)
+    if tz is None:
+        try:
+            info = call("users.info", {"user": slack_user_id})
+            tz = str((info.get("user") or {}).get("tz") or "")
+        except DeliveryError as exc:
+            logger.warning("users.info for %s failed: %s", slack_user_id, exc)
+            tz = ""
+        cache.set(key, tz, PERSON_ZONE_CACHE_SECONDS)
+    if tz:
+        try:
+            return zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return zone_of(team)
+
+
+def person_now(slack_user_id: str, team: Team | None, now: datetime | None = None) -> datetime:
+    """Now in the person's own time zone (quiet hours follow the person, not the team)."""
+    return (now or timezone.now()).astimezone(person_zone(slack_user_id, team))
+
+
 def local_today(team: Team | None, now: datetime | None = None) -> date:
     """Today in the team's time zone (UTC without a team)."""
     return local_now(team, now).date()

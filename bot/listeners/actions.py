@@ -17,7 +17,7 @@ from bot.remediation import reject_click
 logger = logging.getLogger(__name__)
 
 ALERT_ACTIONS = {"alert_ack": "ack", "alert_snooze": "snooze", "alert_details": "details"}
-NUDGE_ACTIONS = ("nudge_snooze_day", "nudge_snooze_week", "nudge_mute")
+NUDGE_ACTIONS = ("nudge_snooze_day", "nudge_snooze_week", "nudge_mute", "nudge_unmute")
 
 
 def register(app: App) -> None:

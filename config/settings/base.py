@@ -286,6 +286,7 @@ SLACK_SCOPES = env.list(
         "im:history",
         "im:write",
         "usergroups:read",
+        "users:read",  # users.info: the person's time zone for quiet hours
     ],
 )
 

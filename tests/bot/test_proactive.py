@@ -193,7 +193,8 @@ def test_nudge_is_capped_per_person_and_sent_only_on_change(slack, channels, rec
 
 def test_no_nudges_in_quiet_hours(slack, channels, recs):
     assert nudges_send(now=at("2026-10-20 17:00")).skipped == {"quiet hours": 2}  # 19:00 Berlin
-    assert slack.calls == []
+    # Slack gives no zone for the person: the team's applies; only users.info was asked.
+    assert {method for method, _ in slack.calls} == {"users.info"}
 
 
 def test_team_cap(slack, channels, recs, people):
@@ -381,3 +382,33 @@ def test_nudge_states_the_saving_once_in_one_format_with_readable_names(slack, c
         "Route Support chatbot on gpt-4o to gpt-4o-mini than Anthropic workspace …WXYZ: "
         "saves about $13,744.66 a month"
     )
+
+
+def test_quiet_hours_follow_the_persons_slack_time_zone(slack, channels, recs):
+    from django.core.cache import cache
+
+    # 08:00 UTC: 10:00 in Berlin (the team), 01:00 in Los Angeles (the lead): quiet.
+    slack.responses["users.info"] = {
+        "ok": True,
+        "user": {"id": "ULEAD", "tz": "America/Los_Angeles"},
+    }
+    assert nudges_send(now=NOW).skipped == {"quiet hours": 2}
+    assert slack.of("chat.postMessage") == []
+    # 17:00 UTC: 19:00 in Berlin (quiet for the team) but 10:00 in Los Angeles: sent.
+    assert nudges_send(now=at("2026-10-20 17:00")).sent == 1
+    cache.clear()
+    slack.responses["users.info"] = {"ok": True, "user": {"id": "ULEAD", "tz": "Asia/Tokyo"}}
+    assert nudges_send(now=at("2026-10-21 17:00")).skipped == {"quiet hours": 2}  # 02:00 Tokyo
+
+
+def test_unmute_from_slack(client, slack, channels, recs, django_capture_on_commit_callbacks):
+    nudges_send(now=NOW)
+    nudge = Nudge.objects.get()
+    snooze_click(client, django_capture_on_commit_callbacks, "nudge_mute", nudge, "ULEAD")
+    assert NudgeMute.objects.count() == 1
+    muted = json.dumps(slack.of("chat.update")[-1]["blocks"])
+    assert "nudge_unmute" in muted  # the muted message offers the way back
+    snooze_click(client, django_capture_on_commit_callbacks, "nudge_unmute", nudge, "ULEAD")
+    assert NudgeMute.objects.count() == 0
+    update = slack.of("chat.update")[-1]
+    assert "Unmuted" in update["text"] and "nudge_unmute" not in json.dumps(update["blocks"])
