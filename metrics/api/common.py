@@ -270,3 +270,21 @@ def user_label(user: Any) -> str | None:
     if user is None:
         return None
     return str(user.email or user.username)
+
+
+def json_without_nul(value: Any, *, field: str = "value") -> Any:
+    """`value` unchanged, or a 400 naming `field` when any string in it (keys included) holds a
+    NUL byte: PostgreSQL's jsonb refuses "\\u0000", which would otherwise be a 500 there and
+    silently stored on SQLite."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise serializers.ValidationError(f"{field}: text must not contain NUL bytes")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return value

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from metrics.api.common import TeamSlugField
+from metrics.api.common import TeamSlugField, json_without_nul
 from metrics.api.views import LedgerAdminPermission
 from metrics.models import RemediationPolicy
 from metrics.policies import policy_errors
@@ -48,6 +48,9 @@ class PolicySerializer(serializers.ModelSerializer[RemediationPolicy]):
             "created_at",
         ]
         read_only_fields = ["id", "created_by", "created_at"]
+
+    def validate_params(self, value: Any) -> Any:
+        return json_without_nul(value, field="params")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = self.instance

@@ -43,6 +43,24 @@ def test_a_bad_policy_is_refused_naming_the_field(client, people):
     assert "action_kind" in err.value.message_dict
 
 
+def test_a_nul_byte_in_policy_params_is_a_400_not_a_500(client, people):
+    # Found by tests/portal/test_fuzz.py on PostgreSQL: jsonb refuses \u0000 (DataError, 500).
+    client.force_login(people["admin"])
+    response = client.post(
+        "/api/v1/policies/",
+        {
+            "name": "x",
+            "trigger": "anomaly",
+            "action_kind": "route_model",
+            "params": {"from_model": "a\x00b", "nested": [{"k\x00": 1}]},
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "NUL" in str(response.json()["params"])
+    assert RemediationPolicy.objects.count() == 0
+
+
 def test_a_budget_at_100_percent_proposes_a_cap_once_and_only_named_people_approve(
     teams, people, litellm, django_capture_on_commit_callbacks
 ):
