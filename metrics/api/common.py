@@ -288,3 +288,13 @@ def json_without_nul(value: Any, *, field: str = "value") -> Any:
         elif isinstance(item, list | tuple):
             stack.extend(item)
     return value
+
+
+class NulSafeSlugRelatedField(serializers.SlugRelatedField[Any]):
+    """A SlugRelatedField that answers a NUL byte in the slug as "does not exist" (400) before
+    the lookup: PostgreSQL refuses NUL in a text parameter (DataError, a 500 otherwise)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from metrics.api.common import TeamSlugField, json_without_nul
+from metrics.api.common import NulSafeSlugRelatedField, TeamSlugField, json_without_nul
 from metrics.api.views import LedgerAdminPermission
 from metrics.models import RemediationPolicy
 from metrics.policies import policy_errors
@@ -20,7 +20,7 @@ from metrics.policies import policy_errors
 
 class PolicySerializer(serializers.ModelSerializer[RemediationPolicy]):
     team = TeamSlugField(required=False, allow_null=True, help_text="Empty: every team")
-    approvers = serializers.SlugRelatedField[Any](
+    approvers = NulSafeSlugRelatedField(
         slug_field="email",
         many=True,
         required=False,

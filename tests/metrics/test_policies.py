@@ -58,6 +58,12 @@ def test_a_nul_byte_in_policy_params_is_a_400_not_a_500(client, people):
     )
     assert response.status_code == 400
     assert "NUL" in str(response.json()["params"])
+    response = client.post(
+        "/api/v1/policies/",
+        {"name": "x", "trigger": "anomaly", "action_kind": "route_model", "approvers": "a\x00b"},
+    )
+    assert response.status_code == 400
+    assert "approvers" in response.json()
     assert RemediationPolicy.objects.count() == 0
 
 
