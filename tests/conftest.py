@@ -2,10 +2,10 @@ import os
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 
-from metrics.models import Team, TeamMembership
+from metrics.models import Team
 from portal.roles import Role, ensure_role_groups
+from tests.factories import TeamFactory, UserFactory
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("FINOPS_SHARED_DIR", REPO.parent / "shared"))
@@ -21,53 +21,40 @@ def shared_dir() -> Path:
     return SHARED
 
 
+TEAM_SLUGS = ("ml-platform", "search", "support-assistant")
+
+
+def create_teams() -> dict[str, Team]:
+    ensure_role_groups()
+    return {slug: TeamFactory(slug=slug) for slug in TEAM_SLUGS}
+
+
 @pytest.fixture
 def teams(db):
-    ensure_role_groups()
+    return create_teams()
+
+
+def create_people(teams: dict[str, Team]) -> dict:
+    """Standing users for permission tests: one per role, with a teammate and an outsider."""
+    ml = teams["ml-platform"]
     return {
-        slug: Team.objects.create(slug=slug, name=slug.title())
-        for slug in ("ml-platform", "search", "support-assistant")
+        "engineer": UserFactory(email="alice@example.com", roles=[Role.LEARNER], team=ml),
+        "teammate": UserFactory(email="dan@example.com", roles=[Role.LEARNER], team=ml),
+        "outsider": UserFactory(
+            email="bob@example.com", roles=[Role.LEARNER], team=teams["search"]
+        ),
+        "lead": UserFactory(
+            email="lead@example.com", roles=[Role.TEAM_LEAD], team=ml, team__lead=True
+        ),
+        "hr": UserFactory(email="hr@example.com", roles=[Role.HR]),
+        "admin": UserFactory(email="finops@example.com", roles=[Role.FINOPS_ADMIN]),
     }
-
-
-def make_user(django_user_model, email, *roles, team=None, lead=False):
-    user = django_user_model.objects.create_user(
-        username=email, email=email, password="pw-" + email
-    )
-    for role in roles:
-        user.groups.add(Group.objects.get(name=role.value))
-    if team is not None:
-        TeamMembership.objects.create(
-            team=team,
-            user=user,
-            role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER,
-        )
-    return user
 
 
 @pytest.fixture
-def people(teams, django_user_model):
+def people(teams):
     """Standing users for permission tests: one per role, with a teammate and an outsider."""
-    return {
-        "engineer": make_user(
-            django_user_model, "alice@example.com", Role.LEARNER, team=teams["ml-platform"]
-        ),
-        "teammate": make_user(
-            django_user_model, "dan@example.com", Role.LEARNER, team=teams["ml-platform"]
-        ),
-        "outsider": make_user(
-            django_user_model, "bob@example.com", Role.LEARNER, team=teams["search"]
-        ),
-        "lead": make_user(
-            django_user_model,
-            "lead@example.com",
-            Role.TEAM_LEAD,
-            team=teams["ml-platform"],
-            lead=True,
-        ),
-        "hr": make_user(django_user_model, "hr@example.com", Role.HR),
-        "admin": make_user(django_user_model, "finops@example.com", Role.FINOPS_ADMIN),
-    }
+    return create_people(teams)
 
 
 @pytest.fixture

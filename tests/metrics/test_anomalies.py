@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from metrics.alerts import alert_snooze
 from metrics.anomalies import AnomalyRule, anomalies_detect, robust_zscore, score, score_spend
-from metrics.models import Alert, DailyCost
+from metrics.models import Alert
 from metrics.tasks_alerting import detect_anomalies, single_run
+from tests.factories import DailyCostFactory
 
 D = date(2026, 6, 15)
 RULE = AnomalyRule()  # the defaults: 3x, $10, z 3, 10 days, 24 h
@@ -42,21 +43,9 @@ def verdict(values: list[float], rule: AnomalyRule = RULE) -> dict:
     return scored.iloc[0].to_dict()
 
 
-def add(team, day, amount, currency="USD", model="gpt-4o"):
-    DailyCost.objects.create(
-        team=team,
-        day=day,
-        provider="openai",
-        model=model,
-        currency=currency,
-        effective_cost=Decimal(str(amount)),
-        billed_cost=Decimal(str(amount)),
-    )
-
-
 def history(team, amounts, *, last=D - timedelta(1), **kwargs):
     for i, amount in enumerate(reversed(amounts)):
-        add(team, last - timedelta(days=i), amount, **kwargs)
+        DailyCostFactory(team=team, day=last - timedelta(days=i), cost=amount, **kwargs)
 
 
 # --- pure statistics ---------------------------------------------------------------------
@@ -180,8 +169,10 @@ def test_currencies_are_separate_series_and_models_too():
 def test_detect_creates_one_alert_and_a_rerun_creates_none(teams):
     ml = teams["ml-platform"]
     history(ml, [10.0] * 28)
-    add(ml, D, 80)
-    add(ml, D, 5, model="")  # spend with no model counts in the team total only
+    DailyCostFactory(team=ml, day=D, cost=80)
+    DailyCostFactory(
+        team=ml, day=D, cost=5, model=""
+    )  # spend with no model counts in the team total only
     created = anomalies_detect(start=D, end=D + timedelta(1))
     # The team total and its one model both break the rule: one incident, one alert.
     assert [(a.subject, a.amount, a.currency) for a in created] == [("", Decimal("85.00"), "USD")]
@@ -206,7 +197,7 @@ def test_detect_creates_one_alert_and_a_rerun_creates_none(teams):
 def test_one_spike_of_a_single_model_team_is_one_incident(teams):
     ml = teams["ml-platform"]
     history(ml, [10.0] * 20)
-    add(ml, D, 100)
+    DailyCostFactory(team=ml, day=D, cost=100)
     (alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert alert.subject == "" and alert.details["scope"] == "team"
     assert [(b["model"], b["anomalous"]) for b in alert.details["breakdown"]] == [("gpt-4o", True)]
@@ -218,9 +209,9 @@ def test_a_model_spike_hidden_in_the_team_total_is_its_own_incident(teams):
     history(ml, [1000.0] * 20, model="big")
     history(ml, [10.0] * 20, model="small")
     history(ml, [10.0] * 20, model="tiny")
-    add(ml, D, 1000, model="big")
-    add(ml, D, 100, model="small")
-    add(ml, D, 60, model="tiny")
+    DailyCostFactory(team=ml, day=D, cost=1000, model="big")
+    DailyCostFactory(team=ml, day=D, cost=100, model="small")
+    DailyCostFactory(team=ml, day=D, cost=60, model="tiny")
     (alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert alert.subject == "small" and alert.details["scope"] == "model"
     assert [(b["model"], b["anomalous"]) for b in alert.details["breakdown"]] == [
@@ -236,7 +227,7 @@ def test_long_names_fit_the_alert(teams):
     ml.save()
     model = "m" * 200
     history(ml, [10.0] * 20, model=model)
-    add(ml, D, 100, model=model)
+    DailyCostFactory(team=ml, day=D, cost=100, model=model)
     (team_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert team_alert.title.startswith("Spend anomaly: NNNN")
     Alert.objects.all().delete()
@@ -248,9 +239,9 @@ def test_long_names_fit_the_alert(teams):
 
 def test_unallocated_spend_and_teams_without_history_are_not_checked(teams):
     history(None, [10.0] * 20)
-    add(None, D, 500)
-    add(teams["search"], D - timedelta(1), 10)
-    add(teams["search"], D, 500)
+    DailyCostFactory(team=None, day=D, cost=500)
+    DailyCostFactory(team=teams["search"], day=D - timedelta(1), cost=10)
+    DailyCostFactory(team=teams["search"], day=D, cost=500)
     assert anomalies_detect(start=D, end=D + timedelta(1)) == []
 
 
@@ -258,7 +249,7 @@ def test_repeats_are_suppressed_for_24_hours(teams):
     ml = teams["ml-platform"]
     history(ml, [10.0] * 20)
     for i in range(3):  # D, D+1 and D+2 are each anomalous against their history
-        add(ml, D + timedelta(days=i), 100)
+        DailyCostFactory(team=ml, day=D + timedelta(days=i), cost=100)
     first = anomalies_detect(start=D, end=D + timedelta(1), team_ids=[ml.pk])
     assert [a.day for a in first] == [D]  # one incident: team total and model
     # The next day is within 24 h of D's alert: suppressed, in a later run too.
@@ -275,7 +266,7 @@ def test_a_snoozed_alert_silences_its_team_and_model(teams, people):
     ml = teams["ml-platform"]
     history(ml, [10.0] * 20)
     for i in range(3):
-        add(ml, D + timedelta(days=i), 100)
+        DailyCostFactory(team=ml, day=D + timedelta(days=i), cost=100)
     (team_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     alert_snooze(
         alert=team_alert, user=people["engineer"], until=timezone.now() + timedelta(days=7)
@@ -288,14 +279,16 @@ def test_a_snoozed_model_incident_silences_that_model_only(teams, people):
     history(ml, [1000.0] * 20, model="big")
     history(ml, [10.0] * 20, model="small")
     for i in range(3):
-        add(ml, D + timedelta(days=i), 1000, model="big")
-        add(ml, D + timedelta(days=i), 100, model="small")
+        DailyCostFactory(team=ml, day=D + timedelta(days=i), cost=1000, model="big")
+        DailyCostFactory(team=ml, day=D + timedelta(days=i), cost=100, model="small")
     (model_alert,) = anomalies_detect(start=D, end=D + timedelta(1))
     assert model_alert.subject == "small"
     alert_snooze(
         alert=model_alert, user=people["engineer"], until=timezone.now() + timedelta(days=7)
     )
-    add(ml, D + timedelta(days=2), 5000, model="big")  # now the team total spikes
+    DailyCostFactory(
+        team=ml, day=D + timedelta(days=2), cost=5000, model="big"
+    )  # now the team total spikes
     later = anomalies_detect(start=D + timedelta(2), end=D + timedelta(3))
     assert [a.subject for a in later] == [""]
 
@@ -303,7 +296,7 @@ def test_a_snoozed_model_incident_silences_that_model_only(teams, people):
 def test_configured_thresholds_apply(teams, settings):
     ml = teams["ml-platform"]
     history(ml, [10.0] * 20)
-    add(ml, D, 45)
+    DailyCostFactory(team=ml, day=D, cost=45)
     settings.ANOMALY_MULTIPLIER = 5.0
     assert anomalies_detect(start=D, end=D + timedelta(1)) == []
     settings.ANOMALY_MULTIPLIER = 4.0
@@ -314,7 +307,7 @@ def test_the_task_skips_while_another_run_holds_the_lock(teams):
     ml = teams["ml-platform"]
     today = timezone.now().date()
     history(ml, [10.0] * 20, last=today - timedelta(1))
-    add(ml, today, 100)
+    DailyCostFactory(team=ml, day=today, cost=100)
     with single_run("detect_anomalies") as mine:
         assert mine
         assert detect_anomalies() == []  # another run holds the lock
@@ -354,7 +347,7 @@ def test_two_workers_at_once_raise_each_anomaly_once(teams):
 
     for team in teams.values():
         history(team, [10.0] * 20)
-        add(team, D, 100)
+        DailyCostFactory(team=team, day=D, cost=100)
     start = threading.Barrier(2)
     results: list[list[Alert]] = []
     errors: list[BaseException] = []

@@ -20,27 +20,15 @@ from metrics.alerts import (
 from metrics.budgets import budgets_evaluate, budgets_evaluate_now
 from metrics.models import Alert, Budget, DailyCost
 from metrics.tasks_alerting import evaluate_budgets, single_run, wake_snoozed_alerts
+from tests.factories import DailyCostFactory
 
 JUNE_10 = date(2026, 6, 10)
-
-
-def add(team, day, amount, currency="USD", application_key="", model="gpt-4o"):
-    DailyCost.objects.create(
-        team=team,
-        day=day,
-        provider="openai",
-        model=model,
-        application_key=application_key,
-        currency=currency,
-        effective_cost=Decimal(str(amount)),
-        billed_cost=Decimal(str(amount)),
-    )
 
 
 def spend_daily(team, first, last, amount, **kwargs):
     day = first
     while day <= last:
-        add(team, day, amount, **kwargs)
+        DailyCostFactory(team=team, day=day, cost=amount, **kwargs)
         day += timedelta(days=1)
 
 
@@ -80,10 +68,12 @@ def test_each_threshold_fires_once_as_spend_grows(teams):
         "application_key": "",
     }
     assert budgets_evaluate(today=JUNE_10) == []  # a re-run, a restart, a second worker
-    add(ml, date(2026, 6, 11), 250)  # 850
+    DailyCostFactory(team=ml, day=date(2026, 6, 11), cost=250)  # 850
     assert thresholds(budgets_evaluate(today=date(2026, 6, 11))) == [80]
     assert budgets_evaluate(today=date(2026, 6, 12)) == []
-    add(ml, date(2026, 6, 12), "150.00")  # exactly 1000.00: "reached" 100 %
+    DailyCostFactory(
+        team=ml, day=date(2026, 6, 12), cost="150.00"
+    )  # exactly 1000.00: "reached" 100 %
     assert thresholds(budgets_evaluate(today=date(2026, 6, 12))) == [100]
     assert Alert.objects.filter(budget=b).count() == 3
 
@@ -91,12 +81,12 @@ def test_each_threshold_fires_once_as_spend_grows(teams):
 def test_crossing_a_threshold_twice_in_a_month_fires_once(teams):
     ml = teams["ml-platform"]
     budget(ml)
-    add(ml, date(2026, 6, 3), 900)
+    DailyCostFactory(team=ml, day=date(2026, 6, 3), cost=900)
     assert thresholds(budgets_evaluate(today=JUNE_10)) == [80]
     DailyCost.objects.all().delete()  # e.g. a re-allocation moved the spend to another team
-    add(ml, date(2026, 6, 3), 400)
+    DailyCostFactory(team=ml, day=date(2026, 6, 3), cost=400)
     assert budgets_evaluate(today=JUNE_10) == []
-    add(ml, date(2026, 6, 9), 500)  # over 80 % again
+    DailyCostFactory(team=ml, day=date(2026, 6, 9), cost=500)  # over 80 % again
     assert budgets_evaluate(today=date(2026, 6, 11)) == []
     assert Alert.objects.count() == 2  # 50 (superseded) and 80
 
@@ -104,7 +94,7 @@ def test_crossing_a_threshold_twice_in_a_month_fires_once(teams):
 def test_a_jump_over_several_thresholds_announces_only_the_highest(teams):
     ml = teams["ml-platform"]
     b = budget(ml, thresholds=[100, 25, 80])
-    add(ml, date(2026, 6, 2), 1200)  # one big import
+    DailyCostFactory(team=ml, day=date(2026, 6, 2), cost=1200)  # one big import
     announced = budgets_evaluate(today=JUNE_10)
     assert thresholds(announced) == [100]
     rows = {a.details["threshold"]: a for a in Alert.objects.filter(budget=b)}
@@ -118,8 +108,8 @@ def test_a_budget_counts_only_its_currency(teams):
     ml = teams["ml-platform"]
     budget(ml, "100")  # USD
     eur = budget(ml, "1000", currency="EUR")
-    add(ml, JUNE_10, 90)
-    add(ml, JUNE_10, 500, currency="EUR")
+    DailyCostFactory(team=ml, day=JUNE_10, cost=90)
+    DailyCostFactory(team=ml, day=JUNE_10, cost=500, currency="EUR")
     announced = budgets_evaluate(today=JUNE_10)
     # USD 90/100 -> 80 % (not 100 % with the euros added); EUR 500/1000 -> 50 %.
     assert sorted((a.currency, a.details["threshold"]) for a in announced) == [
@@ -132,10 +122,10 @@ def test_a_budget_counts_only_its_currency(teams):
 def test_an_application_budget_counts_only_that_application(teams):
     ml = teams["ml-platform"]
     b = budget(ml, "100", application_key="chatbot")
-    add(ml, JUNE_10, 500, application_key="search-api")
-    add(ml, JUNE_10, 40, application_key="chatbot")
+    DailyCostFactory(team=ml, day=JUNE_10, cost=500, application_key="search-api")
+    DailyCostFactory(team=ml, day=JUNE_10, cost=40, application_key="chatbot")
     assert budgets_evaluate(today=JUNE_10) == []
-    add(ml, JUNE_10, 20, application_key="chatbot", model="gpt-4o-mini")
+    DailyCostFactory(team=ml, day=JUNE_10, cost=20, application_key="chatbot", model="gpt-4o-mini")
     [alert] = budgets_evaluate(today=JUNE_10)
     assert alert.budget == b and alert.subject == "chatbot" and alert.amount == Decimal("60.00")
     assert alert.title.startswith("Ml-Platform (chatbot) is at 60% of its 2026-06 budget")
@@ -144,7 +134,7 @@ def test_an_application_budget_counts_only_that_application(teams):
 def test_malformed_thresholds_fall_back_to_the_defaults(teams):
     ml = teams["ml-platform"]
     budget(ml, thresholds=["eighty"])
-    add(ml, JUNE_10, 850)
+    DailyCostFactory(team=ml, day=JUNE_10, cost=850)
     assert thresholds(budgets_evaluate(today=JUNE_10)) == [80]
 
 
@@ -154,26 +144,30 @@ def test_no_spend_no_budget_no_alert(teams):
     budget(search, "0")  # not a usable budget
     budget(search, "-5", currency="EUR")
     budget(teams["support-assistant"], active=False)
-    add(search, JUNE_10, 10)
-    add(teams["support-assistant"], JUNE_10, 5000)
+    DailyCostFactory(team=search, day=JUNE_10, cost=10)
+    DailyCostFactory(team=teams["support-assistant"], day=JUNE_10, cost=5000)
     assert budgets_evaluate(today=JUNE_10) == []
     DailyCost.objects.all().delete()
-    add(ml, JUNE_10, 0)  # zero spend rows
+    DailyCostFactory(team=ml, day=JUNE_10, cost=0)  # zero spend rows
     assert budgets_evaluate(today=JUNE_10) == []
 
 
 def test_months_are_separate_and_late_data_reaches_the_previous_month(teams):
     ml = teams["ml-platform"]
     b = budget(ml)
-    add(ml, date(2026, 5, 20), 700)  # May: 70 %
-    add(ml, date(2026, 6, 1), 100)  # June: 10 %
+    DailyCostFactory(team=ml, day=date(2026, 5, 20), cost=700)  # May: 70 %
+    DailyCostFactory(team=ml, day=date(2026, 6, 1), cost=100)  # June: 10 %
     [may] = budgets_evaluate(today=date(2026, 6, 2))
     assert may.details["period"] == "2026-05" and may.day == date(2026, 5, 31)
     assert may.dedupe_key == f"budget:{b.pk}:2026-05:50"
-    add(ml, date(2026, 5, 31), 200)  # May's last bill arrives on June 3: 90 %
+    DailyCostFactory(
+        team=ml, day=date(2026, 5, 31), cost=200
+    )  # May's last bill arrives on June 3: 90 %
     [late] = budgets_evaluate(today=date(2026, 6, 3))
     assert (late.details["period"], late.details["threshold"]) == ("2026-05", 80)
-    add(ml, date(2026, 5, 31), 200)  # on June 4 May is closed: no more May alerts
+    DailyCostFactory(
+        team=ml, day=date(2026, 5, 31), cost=200
+    )  # on June 4 May is closed: no more May alerts
     assert budgets_evaluate(today=date(2026, 6, 4)) == []
 
 
@@ -184,7 +178,9 @@ def test_team_time_zones_decide_the_current_month(teams):
     budget(la)
     budget(utc)
     for team in (la, utc):
-        add(team, date(2026, 6, 1), 600)  # the first UTC ledger day of June
+        DailyCostFactory(
+            team=team, day=date(2026, 6, 1), cost=600
+        )  # the first UTC ledger day of June
     # 03:00 UTC on June 1 is still May 31 in Los Angeles: its May has no such spend.
     announced = budgets_evaluate_now(now=datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
     assert [(a.team, a.details["period"]) for a in announced] == [(utc, "2026-06")]
@@ -301,7 +297,7 @@ def test_two_workers_at_once_create_each_alert_once(teams, monkeypatch):
 def test_the_job_runs_once_at_a_time_and_is_safe_to_repeat(teams):
     ml = teams["ml-platform"]
     budget(ml)
-    add(ml, timezone.now().date(), 600)
+    DailyCostFactory(team=ml, day=timezone.now().date(), cost=600)
     with single_run("evaluate_budgets") as mine:
         assert mine
         with single_run("evaluate_budgets") as again:
@@ -328,7 +324,7 @@ def test_the_lock_cache_is_shared_between_processes(settings):
 def alert(teams):
     ml = teams["ml-platform"]
     budget(ml)
-    add(ml, JUNE_10, 600)
+    DailyCostFactory(team=ml, day=JUNE_10, cost=600)
     [alert] = budgets_evaluate(today=JUNE_10)
     return alert
 
@@ -401,7 +397,7 @@ def test_admin_lists_budgets_and_acknowledges_alerts(client, alert, django_user_
 def test_the_title_says_the_real_percentage(teams):
     ml = teams["ml-platform"]
     budget(ml)
-    add(ml, date(2026, 6, 3), "1944.80")
+    DailyCostFactory(team=ml, day=date(2026, 6, 3), cost="1944.80")
     (alert,) = [a for a in budgets_evaluate(today=JUNE_10) if a.status == "open"]
     assert alert.details["threshold"] == 100
     assert alert.title == (

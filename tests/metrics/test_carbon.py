@@ -17,22 +17,12 @@ from metrics.carbon import (
 )
 from metrics.ingest import rebuild_rollups
 from metrics.models import DailyCost, ModelPrice
+from tests.factories import DailyCostFactory
 
 DAY = date(2025, 3, 3)
 
 
-def rollup(team=None, model="gpt-4o-mini-2024-07-18", provider="openai", out=1000, req=1, **kw):
-    return DailyCost.objects.create(
-        team=team,
-        day=kw.pop("day", DAY),
-        provider=provider,
-        model=model,
-        currency="USD",
-        output_tokens=out,
-        model_requests=req,
-        effective_cost=Decimal("1"),
-        **kw,
-    )
+MINI = "gpt-4o-mini-2024-07-18"
 
 
 def test_estimates_match_ecologits_and_ranges_are_ordered():
@@ -86,11 +76,16 @@ def test_self_hosted_models_are_estimated_from_catalog_parameters(db, settings):
 
 def test_fill_rollups_per_model_leaves_unknown_and_zero_output_null(db, teams):
     team = teams["search"]
-    known = rollup(team, out=1000, req=1)
-    many = rollup(team, out=3000, req=3, application_key="other")
-    unknown = rollup(team, model="mystery-model")
-    no_output = rollup(team, out=0, req=4, application_key="embeddings")
-    other_day = rollup(team, day=date(2025, 3, 4))
+    base = {"team": team, "day": DAY, "model": MINI, "output_tokens": 1000, "model_requests": 1}
+    known = DailyCostFactory(**base)
+    many = DailyCostFactory(
+        **{**base, "output_tokens": 3000, "model_requests": 3, "application_key": "other"}
+    )
+    unknown = DailyCostFactory(**{**base, "model": "mystery-model"})
+    no_output = DailyCostFactory(
+        **{**base, "output_tokens": 0, "model_requests": 4, "application_key": "embeddings"}
+    )
+    other_day = DailyCostFactory(**{**base, "day": date(2025, 3, 4)})
 
     assert carbon_fill_rollups([DAY]) == 2
     for row in (known, many, unknown, no_output, other_day):

@@ -14,7 +14,7 @@ from metrics.forecast import (
     project_month_end,
     robust_daily_rate,
 )
-from metrics.models import DailyCost
+from tests.factories import DailyCostFactory
 
 JUNE_11 = date(2026, 6, 11)  # June has 30 days: 20 days left, today included
 
@@ -25,19 +25,6 @@ def series(values: dict[date, float]) -> pd.Series:
 
 def daily(first: date, last: date, amount: float) -> dict[date, float]:
     return {first + timedelta(days=i): amount for i in range((last - first).days + 1)}
-
-
-def add(team, day, amount, currency="USD", model="gpt-4o", application_key=""):
-    return DailyCost.objects.create(
-        team=team,
-        day=day,
-        provider="openai",
-        model=model,
-        application_key=application_key,
-        currency=currency,
-        effective_cost=Decimal(str(amount)),
-        billed_cost=Decimal(str(amount)),
-    )
 
 
 def test_month_bounds_wrap_the_year():
@@ -131,10 +118,10 @@ def test_old_history_beyond_28_days_is_not_used():
 def test_forecast_month_end_per_team_and_currency(teams):
     ml, search, support = teams["ml-platform"], teams["search"], teams["support-assistant"]
     for day in daily(date(2026, 5, 25), JUNE_11 - timedelta(1), 0):
-        add(ml, day, 10)
-        add(ml, day, 1, currency="EUR")
-        add(search, day, 3.333, model="claude")
-    add(ml, JUNE_11, 2)  # today, partial
+        DailyCostFactory(team=ml, day=day, cost=10)
+        DailyCostFactory(team=ml, day=day, cost=1, currency="EUR")
+        DailyCostFactory(team=search, day=day, cost=3.333, model="claude")
+    DailyCostFactory(team=ml, day=JUNE_11, cost=2)  # today, partial
     result = forecast_month_end([ml.pk, search.pk, support.pk], JUNE_11)
     assert set(result) == {ml.pk, search.pk}  # support spent nothing
     assert result[ml.pk] == Forecast(

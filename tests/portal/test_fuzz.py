@@ -35,7 +35,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from portal.roles import Role
-from tests.conftest import make_user
+from tests.factories import UserFactory
 from tests.metrics.test_api_world import world as ledger_world
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -163,8 +163,8 @@ def fuzz_world(people, teams, certified, curriculum, django_user_model):
     open_attempt = attempt_start(user=people["outsider"], exam=curriculum)
     passed = ExamAttempt.objects.filter(user=people["engineer"]).first()
     users = {role: people[role] for role in ("engineer", "outsider", "lead", "hr", "admin")}
-    users["author"] = make_user(django_user_model, "author@example.com", Role.AUTHOR)
-    superuser = make_user(django_user_model, "root@example.com", Role.FINOPS_ADMIN)
+    users["author"] = UserFactory(email="author@example.com", roles=[Role.AUTHOR])
+    superuser = UserFactory(email="root@example.com", roles=[Role.FINOPS_ADMIN])
     superuser.is_staff = superuser.is_superuser = True
     superuser.save()
     users["superuser"] = superuser

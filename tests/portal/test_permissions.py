@@ -17,7 +17,7 @@ from portal.hr import evaluation_start
 from portal.models import AttemptQuestion, ExamAttempt, SummaryBatch
 from portal.roles import Role
 from portal.urls import urlpatterns
-from tests.conftest import make_user
+from tests.factories import UserFactory
 from tests.portal.conftest import complete_all
 
 LOGIN = "login"  # a redirect to the sign-in page
@@ -131,7 +131,7 @@ def world(people, certified, curriculum, rubric):
         for item in AttemptQuestion.objects.filter(attempt=passed)
     )
     complete_all(people["outsider"])  # the outsider has progress of their own
-    admin = make_user(type(engineer), "admin2@example.com", Role.FINOPS_ADMIN, Role.LEARNER)
+    admin = UserFactory(email="admin2@example.com", roles=[Role.FINOPS_ADMIN, Role.LEARNER])
     return {
         "rubric": rubric,
         "evaluation": evaluation,

@@ -1,32 +1,14 @@
 """The spend dashboard answers from the same query layer as the bot and the API, scoped."""
 
 from datetime import date
-from decimal import Decimal
 
-from metrics.models import DailyCost
-
-
-def rollup(team, day, amount, model="gpt-4o"):
-    return DailyCost.objects.create(
-        team=team,
-        day=day,
-        provider="openai",
-        service_category="AI and Machine Learning",
-        model=model,
-        currency="USD",
-        billed_cost=Decimal(amount),
-        effective_cost=Decimal(amount),
-        model_requests=10,
-        input_tokens=1000,
-        output_tokens=100,
-        record_count=1,
-    )
+from tests.factories import DailyCostFactory
 
 
 def test_engineer_sees_own_team_total_and_not_others(client, people, teams):
-    rollup(teams["ml-platform"], date(2026, 10, 5), "12.34")
-    rollup(teams["ml-platform"], date(2026, 10, 6), "7.66")
-    rollup(teams["search"], date(2026, 10, 5), "999.99")
+    DailyCostFactory(team=teams["ml-platform"], day=date(2026, 10, 5), cost="12.34")
+    DailyCostFactory(team=teams["ml-platform"], day=date(2026, 10, 6), cost="7.66")
+    DailyCostFactory(team=teams["search"], day=date(2026, 10, 5), cost="999.99")
     client.force_login(people["engineer"])
     page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
     assert "USD 20.00" in page and "999.99" not in page
@@ -35,8 +17,8 @@ def test_engineer_sees_own_team_total_and_not_others(client, people, teams):
 
 
 def test_admin_sees_the_organization_and_unallocated(client, people, teams):
-    rollup(teams["search"], date(2026, 10, 5), "5")
-    rollup(None, date(2026, 10, 5), "3")
+    DailyCostFactory(team=teams["search"], day=date(2026, 10, 5), cost="5")
+    DailyCostFactory(team=None, day=date(2026, 10, 5), cost="3")
     client.force_login(people["admin"])
     page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
     assert "USD 8.00" in page
