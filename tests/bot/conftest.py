@@ -146,8 +146,8 @@ def _fresh_cache(db):
     cache.clear()
 
 
-@pytest.fixture
-def ledger(teams):
+def create_ledger() -> list[DailyCost]:
+    """LEDGER's rows for every day from LEDGER_START to TODAY (the teams exist already)."""
     rows = []
     by_slug = {t.slug: t for t in Team.objects.all()}
     day = LEDGER_START
@@ -174,10 +174,19 @@ def ledger(teams):
 
 
 @pytest.fixture
-def slack_people(people):
+def ledger(teams):
+    return create_ledger()
+
+
+def give_slack_ids(people):
     for who, slack_id in SLACK_IDS.items():
         Profile.objects.update_or_create(user=people[who], defaults={"slack_user_id": slack_id})
     return people
+
+
+@pytest.fixture
+def slack_people(people):
+    return give_slack_ids(people)
 
 
 @pytest.fixture

@@ -23,12 +23,23 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
 from bot.format import count, grams, money, percent
 from bot.services import answer_question
 from metrics.models import Alert, Budget, DailyCost, Recommendation
-from tests.bot.conftest import LEDGER_START, TODAY, dm_event, event_body, post_signed
+from tests.bot.conftest import (
+    LEDGER_START,
+    TODAY,
+    create_ledger,
+    dm_event,
+    event_body,
+    give_slack_ids,
+    post_signed,
+)
 from tests.bot.phrasings_blind import BLIND
+from tests.conftest import create_people, create_teams
 
 D = date.fromisoformat
 USERS = {"alice": "UALICE", "fiona": "UFIONA", "lead": "ULEAD"}
@@ -36,6 +47,7 @@ EMAILS = {"alice": "alice@example.com", "fiona": "finops@example.com", "lead": "
 ML = frozenset({"ml-platform"})
 ORG = None  # every team and the unallocated spend
 UNALLOC = "unallocated"
+SITE_URL = "https://finops.example.com"
 
 # Periods as of Thursday 2026-10-15 ([start, end), end exclusive)
 THIS_MONTH = (D("2026-10-01"), D("2026-10-16"))
@@ -368,12 +380,42 @@ def gpu_cost(day):
     return gpu_hours_of(day) * Decimal("2.40")
 
 
-@pytest.fixture
-def world(ledger, teams, slack_people, frozen_today, settings, tmp_path):
-    settings.SITE_URL = "https://finops.example.com"
+@pytest.fixture(scope="module")
+def world_data(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world every phrasing is asked in, built once per module (not once per phrasing)
+    inside a transaction that is rolled back after the module's last test. Each test runs in
+    a savepoint within it (pytest-django's `db`), so what a test writes is undone as before.
+    Returns the credential signing key, which the tests' settings must name too."""
     from portal.openbadges import SigningKey
 
-    settings.OB_SIGNING_KEY = SigningKey.generate().to_multibase()
+    signing_key = SigningKey.generate().to_multibase()
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as django.test.TestCase's own: durable blocks still work
+        outer.__enter__()
+        try:
+            with override_settings(SITE_URL=SITE_URL, OB_SIGNING_KEY=signing_key):
+                build_world(tmp_path_factory.mktemp("content"))
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield signing_key
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(world_data, db, frozen_today, settings):
+    settings.SITE_URL = SITE_URL
+    settings.OB_SIGNING_KEY = world_data
+
+
+def build_world(content_dir):
+    teams = create_teams()
+    slack_people = give_slack_ids(create_people(teams))
+    create_ledger()
     rows = []
     day = LEDGER_START
     while day <= TODAY:
@@ -437,11 +479,10 @@ def world(ledger, teams, slack_people, frozen_today, settings, tmp_path):
     from tests.curriculum.conftest import write_curriculum
     from tests.portal.conftest import complete_all, complete_module, take_exam
 
-    curriculum_sync(content_dir=write_curriculum(tmp_path / "content"))
+    curriculum_sync(content_dir=write_curriculum(content_dir))
     complete_module(slack_people["engineer"], "alpha")
     complete_all(slack_people["lead"])
     assert take_exam(slack_people["lead"], Exam.objects.get(), correct=10).passed
-    return rows
 
 
 # --- Independent computation ---------------------------------------------------------------
