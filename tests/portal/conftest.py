@@ -1,8 +1,11 @@
 """Portal fixtures: a tiny synced curriculum, a fixed signing key, and learners at each stage."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from curriculum.models import Exam, Module, Question
@@ -16,6 +19,53 @@ from tests.curriculum.conftest import write_curriculum
 from tests.portal.hr_helpers import write_rubric
 
 TEST_KEY = SigningKey.generate().to_multibase()
+
+# --- Browser tests: Debian's chromium through Playwright ----------------------------------
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # gitignored
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's chromium, headless: a failure in CI when it is missing, a skip elsewhere."""
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls a test makes
+    # between page actions are plain synchronous code against the test database.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        # ORM calls made while Playwright's loop runs get their own connection (asgiref
+        # context): close it here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
+        chromium.close()
+
+
+def new_page(browser, *, timeout: int = 20_000, **context_options):
+    """A page in a new context: 1280 x 900, downloads accepted, `timeout` ms per action."""
+    options = {"accept_downloads": True, "viewport": {"width": 1280, "height": 900}}
+    context = browser.new_context(**{**options, **context_options})
+    context.set_default_timeout(timeout)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser):
+    return new_page(browser)
 
 
 @pytest.fixture(autouse=True)

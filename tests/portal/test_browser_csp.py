@@ -10,7 +10,6 @@ import pytest
 
 from tests.portal.conftest import complete_all
 from tests.portal.spend_ledger import build_ledger
-from tests.portal.test_browser_journey import page  # noqa: F401  (the chromium fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +31,7 @@ def world(people, teams, certified, monkeypatch):
     return people
 
 
-def _sign_in(page, base, email):  # noqa: F811
+def _sign_in(page, base, email):
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", "pw-" + email)
@@ -40,7 +39,7 @@ def _sign_in(page, base, email):  # noqa: F811
     page.wait_for_load_state("networkidle")
 
 
-def test_pages_and_api_docs_work_under_the_policy(page, live_server, world, certified):  # noqa: F811
+def test_pages_and_api_docs_work_under_the_policy(page, live_server, world, certified):
     errors: list[str] = []
     page.add_init_script(WATCH)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -9,56 +9,25 @@ Screenshots go to artifacts/screenshots/ (gitignored).
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from pypdf import PdfReader
 
 from portal.credentials import credential_verify
 from portal.hr import candidate_invite
 from portal.models import Candidacy, Evaluation, SummaryDownload
 from portal.summaries import summary_json_of_pdf
-from tests.portal.conftest import complete_all, take_exam
+from tests.portal.conftest import SHOTS, complete_all, new_page, take_exam
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
 
 @pytest.fixture
-def page(monkeypatch):
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="en-GB"
-        )
-        context.set_default_timeout(20_000)
-        yield context.new_page()
-        connections.close_all()
-        context.close()
-        browser.close()
+def page(browser):
+    return new_page(browser, locale="en-GB")
 
 
 def shot(page, name):

@@ -6,58 +6,17 @@ open the verification page, download the credential JSON and verify it with the 
 Screenshots of the main pages go to artifacts/screenshots/ (gitignored).
 """
 
-import os
-import shutil
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connections
 
 from portal.models import Credential, ExamAttempt
-from tests.portal.conftest import complete_module
+from tests.portal.conftest import SHOTS, complete_module
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-@pytest.fixture
-def page(monkeypatch):
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls this test makes
-    # between page actions are plain synchronous code against the test database.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        # ORM calls made while Playwright's loop runs get their own connection (asgiref
-        # context): close it here, or PostgreSQL refuses to drop the test database.
-        connections.close_all()
-        context.close()
-        browser.close()
 
 
 def shot(page, name):

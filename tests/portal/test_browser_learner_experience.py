@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 
 from curriculum.models import Choice, Module
 from curriculum.services import curriculum_sync
 from portal.demo import seed_learning, seed_people
 from portal.models import Credential
-from tests.portal.test_browser_journey import ARGS, CHROMIUM, SHOTS
+from tests.portal.conftest import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,27 +50,6 @@ def demo(settings):
         "table_module": table_module,
         "first_module": Module.objects.catalogue().first(),
     }
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    import shutil
-
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        connections.close_all()
-        chromium.close()
 
 
 def sign_in(browser, base, email, width):

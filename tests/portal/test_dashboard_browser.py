@@ -10,75 +10,45 @@ scrolling, and the "Where it goes" tables and their columns do not overlap.
 
 import csv
 import io
-import os
-import shutil
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from pypdf import PdfReader
 
 from metrics import queries
 from metrics.queries import Scope, SpendQuery
+from tests.portal.conftest import SHOTS, new_page
 from tests.portal.spend_ledger import build_ledger
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 TODAY = date(2026, 10, 4)
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(20_000)
-        page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
-        # Errors other than missing resources (reported with their URL below).
-        page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and "Failed to load resource" not in m.text
-                and page.errors.append(m.text)
-            ),
-        )
-        page.on(
-            "response",
-            lambda r: (
-                r.status >= 400
-                and not r.url.endswith("/favicon.ico")
-                and page.errors.append(f"{r.status} {r.url}")
-            ),
-        )
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        yield page
-        connections.close_all()
-        context.close()
-        browser.close()
+def browser_page(browser):
+    page = new_page(browser)
+    page.errors = []  # type: ignore[attr-defined]
+    # Errors other than missing resources (reported with their URL below).
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and "Failed to load resource" not in m.text
+            and page.errors.append(m.text)
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and page.errors.append(f"{r.status} {r.url}")
+        ),
+    )
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
 
 
 def sign_in(page, base, email):
