@@ -9,8 +9,12 @@ PORT   ?= 8000
 demo: port-free install  ## install into .venv, migrate, load curriculum and demo data, run web+worker+beat
 	$(BIN)/python manage.py demo --port $(PORT)
 
-test: install-test chromium  ## install test dependencies and run the whole suite
-	$(BIN)/python -m pytest
+# pytest-xdist workers: one per CPU. Each gets its own test database, broker, media folder
+# (config/settings/test.py). `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
+
+test: install-test chromium  ## install test dependencies and run the whole suite, in parallel
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,4 +49,4 @@ focus-check: install  ## FOCUS export of every billing sample through the offici
 	bash .ci/checks/focus_validator.sh
 
 clean:
-	rm -rf var/test.sqlite3 var/test-broker.sqlite3
+	rm -rf var/test.sqlite3* var/test-broker*.sqlite3 var/test-media*
