@@ -61,7 +61,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from metrics.ingest import billing_import
+    from metrics.ledger.ingest import billing_import
 
     call_command("migrate", verbosity=0)
     with data.open() as fh:

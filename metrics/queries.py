@@ -391,7 +391,7 @@ def usage_frame(
 ) -> pd.DataFrame:
     """Cost and usage sums over the rollups of [start, end), grouped by `by` (DailyCost
     columns). Money stays Decimal, counts int: the input of what-if estimates and
-    recommendations (metrics.pricing, metrics.recommendations)."""
+    recommendations (metrics.economics.pricing, metrics.advice.recommendations)."""
     scope = Scope(tuple(sorted(team_ids)) if team_ids is not None else None, "")
     qs = rollups(SpendQuery(scope, start, end, providers=tuple(providers)))
     rows = list(qs.values(*by).annotate(**{f"{c}_sum": Sum(c) for c in USAGE_SUMS}).order_by(*by))
@@ -448,7 +448,8 @@ def model_kpis(q: SpendQuery) -> list[ModelKpis]:
     are per currency: a model billed in two currencies gives two rows. Numerators are matched
     (`unit_kpis`): a model's cost per inference divides only its cost at providers that
     report requests in the scope and period (per 1k tokens: that report tokens). Spend with
-    no model (cloud infrastructure) is left out. Undefined ratios are NaN, as in metrics.kpis."""
+    no model (cloud infrastructure) is left out. Undefined ratios are NaN, as in
+    metrics.economics.kpis."""
     every: list[dict[str, Any]] = [
         dict(r)
         for r in rollups(q)
@@ -1165,7 +1166,7 @@ def readable_names(keys: Iterable[str]) -> dict[str, str]:
     allocation rule's `application_name` first, then the provider's own name (OpenAI project
     name, FOCUS SubAccountName, a named API key). Keys without a name are absent: show the
     key itself, and keep the key in a tooltip and in CSV exports. Two queries."""
-    from metrics.names import names_for
+    from metrics.ledger.names import names_for
 
     return names_for(keys)
 

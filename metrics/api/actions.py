@@ -1,4 +1,4 @@
-"""Remediation actions (the Run stage): list, approve, reject, dry-run (metrics.remediation).
+"""Remediation actions (the Run stage): list, approve, reject, dry-run (metrics.advice.remediation).
 
 Everyone who sees an action's team sees the action and may dry-run it; approving and
 rejecting need the approve permission (FinOps admins) or being a lead of its team. An
@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.advice.remediation import action_approve, action_dry_run, action_reject, can_approve
 from metrics.api.common import (
     ERROR_403,
     ERROR_404,
@@ -25,7 +26,6 @@ from metrics.api.common import (
     visible,
 )
 from metrics.models import RemediationAction, Team
-from metrics.remediation import action_approve, action_dry_run, action_reject, can_approve
 
 
 class ActionSerializer(serializers.ModelSerializer[RemediationAction]):

@@ -1,6 +1,6 @@
 """Alerts (budget thresholds, forecasts, anomalies): list, acknowledge, snooze.
 
-Anyone who sees an alert's team may acknowledge or snooze it (metrics.alerts); alerts with
+Anyone who sees an alert's team may acknowledge or snooze it (metrics.alerting.alerts); alerts with
 no team (organization-wide) are for FinOps admins only.
 """
 
@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics.alerts import alert_acknowledge, alert_snooze
+from metrics.alerting.alerts import alert_acknowledge, alert_snooze
 from metrics.api.common import (
     ERROR_400,
     ERROR_404,

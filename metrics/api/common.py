@@ -27,7 +27,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException
 
 from metrics import queries
-from metrics.forecast import month_bounds
+from metrics.economics.forecast import month_bounds
 from metrics.models import VIEW_ALL_SPEND, Team
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Savings recommendations: list, dismiss with a reason (metrics.recommendations)."""
+"""Savings recommendations: list, dismiss with a reason (metrics.advice.recommendations)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.advice.recommendations import recommendation_dismiss
 from metrics.api.common import (
     ERROR_400,
     ERROR_404,
@@ -22,7 +23,6 @@ from metrics.api.common import (
     visible,
 )
 from metrics.models import Recommendation, Team
-from metrics.recommendations import recommendation_dismiss
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):

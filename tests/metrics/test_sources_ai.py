@@ -14,9 +14,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from metrics import generator
-from metrics.sources import anthropic, focus, openai, opencost, registry
-from metrics.sources.base import LEDGER_COLUMNS, IngestError
+from metrics.ledger.sources import anthropic, focus, openai, opencost, registry
+from metrics.ledger.sources.base import LEDGER_COLUMNS, IngestError
+from metrics.synthetic import generator
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "billing"
 COOKBOOK = "data/billing/openai_cookbook/openai_usage_completions_1d_ungrouped.json"
