@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
-from metrics.ledger.sources.openai import (
+from metrics.ledger.sources.json_toolkit import (
     ResultItem,
     decimal_value,
     int_value,

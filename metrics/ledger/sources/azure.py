@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.ledger.sources import _cloud as c
+from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
 
 NAME = "azure"

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics.ledger.sources import _cloud as c
+from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import (
     AI_SERVICE_CATEGORY,
     IngestError,
