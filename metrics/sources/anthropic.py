@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError
-from metrics.sources.openai import (
+from metrics.sources.json_toolkit import (
     ResultItem,
     decimal_value,
     int_value,

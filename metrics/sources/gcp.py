@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics.sources import _cloud as c
+from metrics.sources import tabular as c
 from metrics.sources.base import (
     AI_SERVICE_CATEGORY,
     IngestError,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.sources import _cloud as c
+from metrics.sources import tabular as c
 from metrics.sources.base import AI_SERVICE_CATEGORY, IngestError
 
 NAME = "oci"

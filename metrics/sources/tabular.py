@@ -1,4 +1,4 @@
-"""Reading and normalizing helpers shared by the cloud billing parsers (AWS, Azure, GCP, OCI).
+"""The tabular toolkit shared by the CSV/Parquet billing parsers (AWS, Azure, GCP, OCI, FOCUS).
 
 Everything here works on whole columns: a 1M-row export is read in chunks of CHUNK_ROWS and
 each chunk is normalized with vectorized pandas. The few per-value Python loops run over
