@@ -444,7 +444,7 @@ MODEL_KPI_SUMS = [
 def model_kpis(q: SpendQuery) -> list[ModelKpis]:
     """KPIs per model and currency (one GROUP BY over the rollups), most expensive first.
 
-    Money ratios use EffectiveCost whatever `q.cost` says (DESIGN.md defines them so), and
+    Money ratios use EffectiveCost whatever `q.cost` says (docs/definitions.md#unit-kpis), and
     are per currency: a model billed in two currencies gives two rows. Numerators are matched
     (`unit_kpis`): a model's cost per inference divides only its cost at providers that
     report requests in the scope and period (per 1k tokens: that report tokens). Spend with
@@ -928,10 +928,11 @@ class UnitKpi:
 
 def unit_kpis(q: SpendQuery) -> dict[str, UnitKpi]:
     """Cost per inference, cost per 1k tokens, token density, cache hit ratio, token carbon
-    density and GPU hours of `q`, with matched numerators (DESIGN.md): a cost per unit divides
-    only the EffectiveCost of the providers that report that unit in the scope and period by
-    those units, and says which share of the scope's EffectiveCost that is. One GROUP BY over
-    the rollups; Decimal money. Money ratios over several currencies are NaN (not defined)."""
+    density and GPU hours of `q`, with matched numerators
+    (docs/definitions.md#matched-numerators): a cost per unit divides only the EffectiveCost
+    of the providers that report that unit in the scope and period by those units, and
+    says which share of the scope's EffectiveCost that is. One GROUP BY over the rollups;
+    Decimal money. Money ratios over several currencies are NaN (not defined)."""
     rows: list[dict[str, Any]] = [
         dict(r)
         for r in rollups(q)

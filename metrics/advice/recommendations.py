@@ -862,7 +862,8 @@ def suggested_action(rec: Recommendation) -> tuple[str, dict[str, Any]] | None:
 def gpu_cold_start_spend(
     *, team_ids: Sequence[int] | None, start: date, end: date
 ) -> dict[str, Decimal]:
-    """GPU cold-start cost (DESIGN.md; metrics.economics.kpis.gpu_cold_start_cost) of the
+    """GPU cold-start cost (docs/definitions.md#gpu-cold-start-cost;
+    metrics.economics.kpis.gpu_cold_start_cost) of the
     OpenCost GPU allocations of these teams (None: every team) over [start, end), per currency,
     summed per team, cluster and namespace as the cold-start recommendation measures it.
     Read-only."""

@@ -1,4 +1,4 @@
-"""AI unit-economics KPIs as pure pandas functions (definitions: DESIGN.md).
+"""AI unit-economics KPIs as pure pandas functions (definitions: docs/definitions.md#unit-kpis).
 
 Each takes a frame of ledger or rollup rows (columns named as on metrics.DailyCost) and an
 optional list of grouping columns, and returns a Series (grouped) or a float (ungrouped).

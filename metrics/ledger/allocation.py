@@ -1,8 +1,8 @@
 """Allocation: which team owns each record.
 
 Rules are tried in priority order; the first match wins. With no rule matching, a tag named
-`team` (any case) whose value is a team slug allocates the record (DESIGN.md). Everything
-else is unallocated (team = None), shown as its own bucket.
+`team` (any case) whose value is a team slug allocates the record. Everything else is
+unallocated (team = None), shown as its own bucket. Definitions: docs/definitions.md#allocation.
 """
 
 from __future__ import annotations
