@@ -448,8 +448,8 @@ def model_kpis(q: SpendQuery) -> list[ModelKpis]:
     are per currency: a model billed in two currencies gives two rows. Numerators are matched
     (`unit_kpis`): a model's cost per inference divides only its cost at providers that
     report requests in the scope and period (per 1k tokens: that report tokens). Spend with
-    no model (cloud infrastructure) is left out. Undefined ratios are NaN, as in
-    metrics.economics.kpis."""
+    no model (cloud infrastructure) is left out. Undefined ratios (no requests, no tokens)
+    are NaN."""
     every: list[dict[str, Any]] = [
         dict(r)
         for r in rollups(q)

@@ -21,6 +21,7 @@ from metrics.api.common import (
     ERROR_403,
     ERROR_404,
     ERROR_409,
+    ListFilterSerializer,
     service_errors,
     user_label,
     visible,
@@ -67,10 +68,9 @@ class ActionSerializer(serializers.ModelSerializer[RemediationAction]):
         return request is not None and can_approve(request.user, obj)
 
 
-class ActionFilterSerializer(serializers.Serializer[Any]):
+class ActionFilterSerializer(ListFilterSerializer):
     status = serializers.ChoiceField(choices=RemediationAction.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=RemediationAction.Kind.choices, required=False)
-    team = serializers.SlugField(required=False, help_text="One team slug")
 
 
 class RejectSerializer(serializers.Serializer[Any]):
@@ -95,13 +95,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet[RemediationAction]):
             RemediationAction.objects.select_related("team", "approved_by"), self.request.user
         ).order_by("-proposed_at", "-pk")
         if self.action == "list":
-            params = ActionFilterSerializer(data=self.request.query_params)
-            params.is_valid(raise_exception=True)
-            for name in ("status", "kind"):
-                if name in params.validated_data:
-                    qs = qs.filter(**{name: params.validated_data[name]})
-            if "team" in params.validated_data:
-                qs = qs.filter(team__slug=params.validated_data["team"])
+            qs = ActionFilterSerializer(data=self.request.query_params).filter(qs)
         return qs
 
     @extend_schema(parameters=[ActionFilterSerializer])

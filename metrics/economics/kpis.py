@@ -1,96 +1,17 @@
-"""AI unit-economics KPIs as pure pandas functions (definitions: docs/definitions.md#unit-kpis).
+"""GPU cold-start cost as a pure pandas function (definition:
+docs/definitions.md#gpu-cold-start-cost), measured by the GPU recommendations and the board
+report on OpenCost billing windows.
 
-Each takes a frame of ledger or rollup rows (columns named as on metrics.DailyCost) and an
-optional list of grouping columns, and returns a Series (grouped) or a float (ungrouped).
-Undefined values (no requests, no output tokens, no tokens) are NaN, never a division error:
-callers show them as "n/a". Ratios are floats; money totals stay Decimal elsewhere.
+The other unit KPIs (cost per inference, per 1k tokens, token density, cache hit ratio,
+token carbon density) are computed with matched numerators over the rollups by
+`metrics.queries.unit_kpis` and `metrics.queries.model_kpis`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import pandas as pd
 
 Frame = pd.DataFrame
-
-
-def scalar(value: pd.Series | float) -> float:
-    """An ungrouped KPI as a float (NaN when undefined)."""
-    if isinstance(value, pd.Series):
-        return float(value.iloc[0]) if len(value) else math.nan
-    return float(value)
-
-
-def _sums(df: Frame, columns: Sequence[str], by: Sequence[str] | None) -> Frame | pd.Series:
-    numeric = df[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
-    if by:
-        return numeric.join(df[list(by)]).groupby(list(by), dropna=False)[list(columns)].sum()
-    return numeric.sum()
-
-
-def _ratio(num: pd.Series | float, den: pd.Series | float) -> pd.Series | float:
-    if isinstance(num, pd.Series):
-        den_series = pd.Series(den, index=num.index) if not isinstance(den, pd.Series) else den
-        return num.where(den_series != 0) / den_series.where(den_series != 0)
-    return float(num) / float(den) if den else math.nan
-
-
-def total_tokens(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    s = _sums(df, ["input_tokens", "cached_input_tokens", "output_tokens"], by)
-    return s["input_tokens"] + s["cached_input_tokens"] + s["output_tokens"]
-
-
-def cost_per_inference(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    """EffectiveCost / model requests."""
-    s = _sums(df, ["effective_cost", "model_requests"], by)
-    return _ratio(s["effective_cost"], s["model_requests"])
-
-
-def token_density(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    """(input + cached input + output tokens) / output tokens."""
-    s = _sums(df, ["input_tokens", "cached_input_tokens", "output_tokens"], by)
-    return _ratio(
-        s["input_tokens"] + s["cached_input_tokens"] + s["output_tokens"], s["output_tokens"]
-    )
-
-
-def cost_per_1k_tokens(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    """EffectiveCost / total tokens * 1000."""
-    s = _sums(df, ["effective_cost", "input_tokens", "cached_input_tokens", "output_tokens"], by)
-    tokens = s["input_tokens"] + s["cached_input_tokens"] + s["output_tokens"]
-    ratio = _ratio(s["effective_cost"], tokens)
-    return ratio * 1000
-
-
-def cache_hit_ratio(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    """Share of prompt tokens served from the cache: cached / (uncached input + cached)."""
-    s = _sums(df, ["input_tokens", "cached_input_tokens"], by)
-    return _ratio(s["cached_input_tokens"], s["input_tokens"] + s["cached_input_tokens"])
-
-
-def caching_savings(df: Frame, input_per_mtok: float, cached_input_per_mtok: float) -> float:
-    """Money caching saved: cached tokens x (input price - cached price) per 1M tokens."""
-    cached = scalar(_sums(df, ["cached_input_tokens"], None)["cached_input_tokens"])
-    return cached * (input_per_mtok - cached_input_per_mtok) / 1_000_000
-
-
-def unallocated_share(df: Frame) -> float:
-    """Share of EffectiveCost with no team (team_id null)."""
-    cost = pd.to_numeric(df["effective_cost"], errors="coerce").astype(float)
-    total = cost.sum()
-    return float(cost[df["team_id"].isna()].sum() / total) if total else math.nan
-
-
-def gpu_hours(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    return _sums(df, ["gpu_hours"], by)["gpu_hours"]
-
-
-def gpu_idle_cost(df: Frame) -> float:
-    """Cost of GPU capacity allocated to nobody: OpenCost's `__idle__` allocation."""
-    idle = df[df.get("resource_name", pd.Series("", index=df.index)) == "__idle__"]
-    return float(pd.to_numeric(idle["effective_cost"], errors="coerce").sum())
 
 
 def gpu_cold_start_cost(
@@ -145,10 +66,3 @@ def _spin_up_cost(spin: list[pd.Series], threshold: float, warmup_minutes: float
         cost += float(r["cost"]) * share
         remaining -= minutes
     return cost
-
-
-def token_carbon_density(df: Frame, by: Sequence[str] | None = None) -> pd.Series | float:
-    """Grams CO2e per 1k output tokens (midpoint of the estimate range)."""
-    s = _sums(df, ["gco2e_low", "gco2e_high", "output_tokens"], by)
-    mid = (s["gco2e_low"] + s["gco2e_high"]) / 2
-    return _ratio(mid, s["output_tokens"]) * 1000

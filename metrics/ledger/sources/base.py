@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,8 +280,3 @@ def read_head(path: Path, size: int = 65536) -> str:
         except (OSError, EOFError):
             data = b""
     return data.decode("utf-8-sig", errors="replace")
-
-
-def first_present(columns: Iterable[str], *candidates: str) -> str | None:
-    cols = set(columns)
-    return next((c for c in candidates if c in cols), None)

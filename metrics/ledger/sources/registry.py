@@ -21,18 +21,9 @@ SOURCES: dict[str, str] = {
 }
 
 
-def load(name: str) -> ModuleType:
-    return importlib.import_module(SOURCES[name])
-
-
 def available() -> dict[str, ModuleType]:
-    found = {}
-    for name in SOURCES:
-        try:
-            found[name] = load(name)
-        except ModuleNotFoundError:  # a parser not written yet
-            continue
-    return found
+    """The parser modules by --source name, in detection order (imported on first use)."""
+    return {name: importlib.import_module(module) for name, module in SOURCES.items()}
 
 
 def detect(path: Path, source: str = "auto") -> ModuleType:
