@@ -112,7 +112,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from metrics.ingest import billing_import
+    from metrics.ledger.ingest import billing_import
 
     call_command("migrate", verbosity=0)
     baseline = None if args.no_baseline else plain_copy(data)

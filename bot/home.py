@@ -10,11 +10,11 @@ from django.conf import settings
 
 from bot import people
 from bot.blocks import HomeData, HomeTeam, home_view, money
-from bot.learning import user_learning
 from bot.models import Delivery
 from bot.transport import deliver
 from metrics import queries
 from metrics.models import VIEW_ALL_SPEND, Alert, Budget, Team
+from portal.learning import user_learning_summary
 
 MAX_TEAMS = 10
 MAX_ALERTS = 5
@@ -82,7 +82,7 @@ def home_data(slack_user_id: str) -> HomeData:
         alert_urls=[
             site + "/dashboard/" + (f"?team={a.team.slug}" if a.team else "") for a in shown
         ],
-        learning=user_learning(user),
+        learning=user_learning_summary(user),
         portal_url=site + "/",
         note=note,
     )

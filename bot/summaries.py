@@ -16,7 +16,6 @@ from bot.blocks import (
     weekly_summary_blocks,
     weekly_summary_text,
 )
-from bot.learning import team_learning
 from bot.models import Delivery
 from bot.question import Period, Question
 from bot.services import Answer, portal_url
@@ -24,6 +23,7 @@ from bot.transport import deliver
 from metrics import queries
 from metrics.models import Recommendation, Team
 from metrics.queries import Scope, SpendQuery
+from portal.learning import team_learning_summary
 
 POST_AT = time(9, 0)
 POST_ON = 0  # Monday
@@ -58,7 +58,7 @@ def weekly_summary(team: Team, week_start: date) -> WeeklySummary:
         kpis=f.kpis,
         top_models=f.models,
         recommendation=recommendation,
-        learning=team_learning(team),
+        learning=team_learning_summary(team),
         portal_url=portal_url((team.slug,), question),
         board_report=board_report_link(week_start + timedelta(days=7)),
     )

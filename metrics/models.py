@@ -213,7 +213,7 @@ class AllocationRule(models.Model):
 class ApplicationName(models.Model):
     """A readable name for an application key (project, workspace, API key) as the provider's
     data gives it (e.g. OpenAI's `project_name`, FOCUS `SubAccountName` when the key is the
-    sub-account id). Refreshed by every import (`metrics.names.application_names_refresh`);
+    sub-account id). Refreshed by every import (`metrics.ledger.names.application_names_refresh`);
     an application allocation rule's `application_name` takes precedence when shown."""
 
     key = models.CharField(max_length=300, unique=True)
@@ -230,7 +230,7 @@ class ApplicationName(models.Model):
 class CostRecord(models.Model):
     """One billing line, normalized to FOCUS columns plus AI columns.
 
-    Written in bulk by `metrics.ingest`; never edited by hand. `batch` + `source_line`
+    Written in bulk by `metrics.ledger.ingest`; never edited by hand. `batch` + `source_line`
     trace it back to its file and line (the file is kept, see ImportBatch.stored_file).
     """
 
@@ -587,7 +587,7 @@ class ConnectorStatus(models.Model):
 class RemediationPolicy(models.Model):
     """A FinOps admin's rule for the Run stage: when its trigger fires (an anomaly, a budget
     threshold, a recommendation), the alert or recommendation job proposes an action with
-    its expected effect and a dry run; the people it names approve it (metrics.policies)."""
+    its expected effect and a dry run; the people it names approve it (metrics.advice.policies)."""
 
     class Trigger(models.TextChoices):
         ANOMALY = "anomaly", "A spend anomaly of at least the minimum amount"
@@ -644,7 +644,7 @@ class RemediationPolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from metrics.policies import policy_errors
+        from metrics.advice.policies import policy_errors
 
         errors = policy_errors(
             trigger=self.trigger,
