@@ -21,9 +21,9 @@ from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction
 from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver
-from metrics.alerts import alert_acknowledge, alert_snooze, last_wake
+from metrics.advice.remediation import action_approve
+from metrics.alerting.alerts import alert_acknowledge, alert_snooze, last_wake
 from metrics.models import VIEW_ALL_SPEND, Alert, RemediationAction, Team
-from metrics.remediation import action_approve
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -237,7 +237,7 @@ def alerts_post(*, now: datetime | None = None) -> int:
 
 
 def alerts_announce_woken(*, now: datetime | None = None) -> int:
-    """Alerts whose snooze ended (metrics.alerts.alerts_wake_snoozed): redraw the message
+    """Alerts whose snooze ended (metrics.alerting.alerts.alerts_wake_snoozed): redraw the message
     (no more "Snoozed until") and tell the team in the thread, shown in the channel too.
     Once per wake (the reply is keyed by the wake time). Returns how many were told."""
     now = now or timezone.now()

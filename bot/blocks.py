@@ -27,7 +27,7 @@ from bot.format import (  # noqa: F401  (the one number format, re-exported)
 from bot.intents import Reply
 from bot.question import HELP_EXAMPLES, Question, suggestions_for
 from bot.services import Answer, BudgetStatus
-from metrics.carbon import LATENCY_ASSUMPTION
+from metrics.economics.carbon import LATENCY_ASSUMPTION
 from metrics.queries import Breakdown, Comparison, SpendReport, Window
 
 Block = dict[str, Any]

@@ -3,7 +3,7 @@ a link, rendered the same way as Block Kit (bot.blocks.reply_blocks) and as plai
 (bot.blocks.reply_text), so Slack and `manage.py ask` show the same numbers.
 
 Numbers come only from services the API exposes too: metrics.queries (rankings, KPIs,
-comparisons, drivers, savings), metrics.forecast, metrics.models.Alert/Budget through the
+comparisons, drivers, savings), metrics.economics.forecast, metrics.models.Alert/Budget through the
 same filters as the API, portal.learning for learning. Read-only.
 """
 
@@ -20,7 +20,7 @@ from django.conf import settings
 from bot.format import count, coverage_note, grams, money, percent
 from bot.question import KPIS, Question
 from metrics import queries
-from metrics.forecast import forecast_month_end
+from metrics.economics.forecast import forecast_month_end
 from metrics.models import Alert, Budget, Team
 from metrics.queries import Scope, SpendQuery
 
@@ -173,7 +173,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
                 f"{coverage_note(per_hour.coverage)})"
             )
     elif name == "cold_start":
-        from metrics.recommendations import gpu_cold_start_spend
+        from metrics.advice.recommendations import gpu_cold_start_spend
 
         cold = gpu_cold_start_spend(
             team_ids=list(q.scope.team_ids) if q.scope.team_ids is not None else None,

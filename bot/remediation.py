@@ -25,8 +25,8 @@ from bot.blocks import ActionCard, action_blocks, action_text, money
 from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction
 from bot.transport import deliver
+from metrics.advice.remediation import action_label, action_reject, executor_unavailable
 from metrics.models import Alert, RemediationAction
-from metrics.remediation import action_label, action_reject, executor_unavailable
 
 logger = logging.getLogger(__name__)
 

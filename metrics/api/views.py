@@ -12,18 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from metrics.alerting.budgets import local_today
 from metrics.api.budgets import (
     ForecastParamsSerializer,
     TeamForecastSerializer,
     forecast_budget,
 )
 from metrics.api.common import ERROR_400, ERROR_404, TeamSlugField
-from metrics.budgets import local_today
-from metrics.forecast import forecast_month_end
-from metrics.ingest import import_precheck, job_rows_done, store_upload
+from metrics.economics.forecast import forecast_month_end
+from metrics.ledger.ingest import import_precheck, job_rows_done, store_upload
+from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.registry import SOURCES
 from metrics.models import AllocationRule, ImportBatch, ImportJob, Team
-from metrics.sources.base import IngestError
-from metrics.sources.registry import SOURCES
 from metrics.tasks import queue_import
 
 
@@ -50,7 +50,8 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
     @action(detail=True, methods=["get"])
     def forecast(self, request: Request, slug: str | None = None, **kwargs: object) -> Response:
         """Month-end spend forecast of the team (expected, with a low-high range) and how it
-        compares with the team's budget in that currency (metrics.forecast explains how)."""
+        compares with the team's budget in that currency (metrics.economics.forecast explains
+        how)."""
         team = self.get_object()
         params = ForecastParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
