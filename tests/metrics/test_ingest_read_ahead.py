@@ -1,11 +1,11 @@
-"""The import's read-ahead thread (metrics.ingest.read_ahead): order, errors, early exit."""
+"""The import's read-ahead thread (metrics.ledger.ingest.read_ahead): order, errors, early exit."""
 
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from metrics.ingest import read_ahead
+from metrics.ledger.ingest import read_ahead
 
 
 def test_items_arrive_in_order_from_another_thread():
