@@ -78,6 +78,9 @@ def site_url_from(value: str) -> str:
 
 
 SITE_URL = site_url_from(env.str("SITE_URL", default="http://127.0.0.1:8000"))
+# Whether the environment (or .env) set SITE_URL: otherwise `manage.py demo` derives it from
+# the port it serves on.
+SITE_URL_FROM_ENV = bool(env.str("SITE_URL", default="").strip())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -352,3 +355,25 @@ OB_SIGNING_KEY = env.str("OB_SIGNING_KEY", default="")  # Ed25519 private key, m
 OB_SIGNING_KEY_REQUIRED = env.bool("OB_SIGNING_KEY_REQUIRED", default=False)
 OB_ISSUER_NAME = env.str("OB_ISSUER_NAME", default="AI FinOps")
 PORTAL_SELF_SIGNUP = env.bool("PORTAL_SELF_SIGNUP", default=True)
+
+# --- Portal: learning (portal/conf.py checks the values when it reads them) ----------------
+# Share of a module quiz's questions to answer correctly (latest answers) to pass it.
+PORTAL_QUIZ_PASS_RATIO = env.str("PORTAL_QUIZ_PASS_RATIO", default="0.8")
+# Questions asked per quiz attempt (all of a module's when it has fewer).
+PORTAL_QUIZ_QUESTIONS = env.str("PORTAL_QUIZ_QUESTIONS", default="6")
+# How long before expiry a credential holder may re-take the exam to renew it.
+PORTAL_RENEWAL_WINDOW_DAYS = env.int("PORTAL_RENEWAL_WINDOW_DAYS", default=180)
+
+# --- Content in the repository (curriculum/content, portal/content/rubrics) ---------------
+CURRICULUM_CONTENT_DIR = Path(
+    env.str("CURRICULUM_CONTENT_DIR", default=str(BASE_DIR / "curriculum" / "content"))
+)
+RUBRIC_CONTENT_DIR = Path(
+    env.str("RUBRIC_CONTENT_DIR", default=str(BASE_DIR / "portal" / "content" / "rubrics"))
+)
+
+# --- Slack and advice fallbacks ------------------------------------------------------------
+# Alerts and remediation for a team with no slack_channel_id go here (empty: not posted).
+SLACK_ALERTS_CHANNEL = env.str("SLACK_ALERTS_CHANNEL", default="")
+# Overrides of the advice thresholds (metrics.advice.recommendations.AdviceConfig).
+ADVICE_THRESHOLDS: dict[str, Any] = {}

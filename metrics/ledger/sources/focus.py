@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +349,10 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
 
 # --- The fast path: Arrow end to end ------------------------------------------------------
 
-ARROW_BLOCK_BYTES = 32 << 20  # bytes of CSV per batch: bounds memory, not the file size
+ARROW_BLOCK_BYTES = 32 << 20  # bytes of text per normalized chunk: bounds memory, not the file size
+# Arrow's streaming reader reads up to 32 blocks ahead in the background: small blocks keep
+# that read-ahead at 32 MB (with 32 MB blocks it buffered a 1 GB file whole).
+ARROW_READ_BYTES = 1 << 20
 _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _MONEY_NULLS = ["", "NULL", "null", "None", "NaN", "nan"]
 _DECIMAL_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -393,7 +396,7 @@ def _parse_arrow(path: Path) -> Iterator[Any]:
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=ARROW_READ_BYTES),
             convert_options=pacsv.ConvertOptions(
                 column_types={raw: pa.string() for raw in header},
                 include_columns=wanted,
@@ -402,18 +405,32 @@ def _parse_arrow(path: Path) -> Iterator[Any]:
             ),
         )
         first_line = 2
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            table = pa.Table.from_batches([batch]).rename_columns(
-                [c.strip() for c in batch.schema.names]
+        for batches in _gathered(reader, ARROW_BLOCK_BYTES):
+            table = pa.Table.from_batches(batches).rename_columns(
+                [c.strip() for c in batches[0].schema.names]
             )
             yield _normalize_arrow(table, file=file, first_line=first_line)
-            first_line += batch.num_rows
+            first_line += table.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
         raise ReparseSlowly(str(exc)) from exc
     finally:
         stream.close()
+
+
+def _gathered(batches: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Small record batches gathered into lists of about `size` bytes (one chunk each)."""
+    pending: list[Any] = []
+    held = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        held += batch.nbytes
+        if held >= size:
+            yield pending
+            pending, held = [], 0
+    if pending:
+        yield pending
 
 
 def _arrow_header(path: Path, gz: bool) -> list[str]:
