@@ -21,6 +21,13 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +42,14 @@ MAX_PAGES = 500  # a cursor that never ends is a provider bug, not a reason to l
 
 class ProviderError(Exception):
     """A provider API request that failed for good (after retries where retrying helps)."""
+
+
+class _Retryable(Exception):
+    """A failure that asking again can fix: 429, 5xx, a timeout, a lost connection."""
+
+    def __init__(self, problem: str, *, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.retry_after = retry_after
 
 
 class ProviderClient:
@@ -64,36 +79,61 @@ class ProviderClient:
         return urljoin(self.base_url, path) + (f"?{query}" if query else "")
 
     def get(self, path: str, params: Params = ()) -> bytes:
-        """GET one resource; the body's bytes as received."""
+        """GET one resource; the body's bytes as received. Retried by tenacity: up to
+        `max_attempts`, waiting Retry-After (429) or the exponential backoff between them."""
         url = self.url(path, params)
-        problem = ""
-        for attempt in range(1, self.max_attempts + 1):
-            wait = min(self.backoff * 2 ** (attempt - 1), self.max_wait)
-            try:
-                response = self.session.get(url, headers=self.headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    return response.content
-                problem = f"HTTP {status} {response.reason}: {_snippet(response)}"
-                if status == 429:
-                    wait = _retry_after(response, cap=self.max_wait, default=wait)
-                elif status < 500:
-                    hint = " (check the admin API key)" if status in (401, 403) else ""
-                    raise ProviderError(f"GET {url} failed: {problem}{hint}")
-            if attempt < self.max_attempts:
-                logger.warning(
-                    "GET %s: %s; retry %d/%d in %.1fs",
-                    url,
-                    problem,
-                    attempt,
-                    self.max_attempts - 1,
-                    wait,
-                )
-                self.sleep(wait)
-        raise ProviderError(f"GET {url} failed after {self.max_attempts} attempts: {problem}")
+        backoff = wait_exponential(multiplier=self.backoff, max=self.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            if isinstance(failure, _Retryable) and failure.retry_after is not None:
+                return failure.retry_after
+            return float(backoff(state))
+
+        def log(state: RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            wait_seconds = state.next_action.sleep if state.next_action else 0.0
+            logger.warning(
+                "GET %s: %s; retry %d/%d in %.1fs",
+                url,
+                failure,
+                state.attempt_number,
+                self.max_attempts - 1,
+                wait_seconds,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self.sleep,
+            before_sleep=log,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, url)
+        except _Retryable as exc:
+            raise ProviderError(
+                f"GET {url} failed after {self.max_attempts} attempts: {exc}"
+            ) from exc
+
+    def _get_once(self, url: str) -> bytes:
+        """One GET: the body, a _Retryable failure (429, 5xx, timeout, connection) or a
+        ProviderError (any other status: retrying cannot fix it)."""
+        try:
+            response = self.session.get(url, headers=self.headers, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 200:
+            return response.content
+        problem = f"HTTP {status} {response.reason}: {_snippet(response)}"
+        if status == 429:
+            raise _Retryable(problem, retry_after=_retry_after(response, cap=self.max_wait))
+        if status < 500:
+            hint = " (check the admin API key)" if status in (401, 403) else ""
+            raise ProviderError(f"GET {url} failed: {problem}{hint}")
+        raise _Retryable(problem)
 
     def pages(self, path: str, params: Params = ()) -> Iterator[bytes]:
         """Every page of a paginated list, following `has_more` / `next_page`."""
@@ -124,16 +164,17 @@ def _snippet(response: requests.Response) -> str:
     return text[:300] or "(empty body)"
 
 
-def _retry_after(response: requests.Response, *, cap: float, default: float) -> float:
-    """Seconds to wait from Retry-After (delta-seconds or HTTP date), capped."""
+def _retry_after(response: requests.Response, *, cap: float) -> float | None:
+    """Seconds to wait from Retry-After (delta-seconds or HTTP date), capped; None when the
+    header is missing or unreadable (then the backoff applies)."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
-        return default
+        return None
     try:
         seconds = float(value)
     except ValueError:
         try:
             seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
-            return default
+            return None
     return min(max(seconds, 0.0), cap)

@@ -514,7 +514,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
                 words = pa.array([unguard.sub("", w) for w in words.to_pylist()], pa.string())
             out[col] = words.take(encoded.indices)
     if names & TIERS:  # batch usage signals, as _service_tiers reads them
-        tier: Any = pa.array([""] * n)
+        tier: Any = pa.repeat(pa.scalar("", pa.string()), n)
         if "SkuPriceDetails" in names:
             encoded = encode(pc.utf8_trim_whitespace(table.column("SkuPriceDetails")))
             found = [
@@ -532,7 +532,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         out["effective_cost"] = pc.coalesce(out["effective_cost"], out["billed_cost"])
     category = out.get("charge_category")
     out["charge_category"] = (
-        pa.array(["Usage"] * n)
+        pa.repeat(pa.scalar("Usage", pa.string()), n)
         if category is None
         else pc.if_else(pc.equal(category, ""), "Usage", category)
     )
@@ -540,7 +540,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         return slow()
     provider = out.get("provider")
     if provider is None or pc.any(pc.equal(provider, "")).as_py():
-        names_col = out.get("provider_name", pa.array([""] * n))
+        names_col = out.get("provider_name", pa.repeat(pa.scalar("", pa.string()), n))
         encoded = encode(names_col)
         keys = pa.array([provider_key(v) for v in encoded.dictionary.to_pylist()])
         derived = keys.take(encoded.indices)
@@ -554,9 +554,9 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         elif pa.types.is_integer(field.type):
             arrays.append(pa.array(np.zeros(n, dtype=np.int64)))
         elif field.name in ("gpu_hours",):
-            arrays.append(pa.array(["0"] * n))
+            arrays.append(pa.repeat(pa.scalar("0", pa.string()), n))
         elif field.name in TEXT_COLUMNS_SET:
-            arrays.append(pa.array([""] * n))
+            arrays.append(pa.repeat(pa.scalar("", pa.string()), n))
         else:
             arrays.append(pa.nulls(n, field.type))
     if "gpu_hours" in out:
