@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 
 from bot import people
-from bot.blocks import HomeData, HomeTeam, home_view, money
+from bot.blocks.home_tab import HomeData, HomeTeam, home_view
+from bot.format import money
 from bot.models import Delivery
 from bot.services import budget_statuses
 from bot.transport import deliver
