@@ -16,8 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import AlertCard, alert_blocks, alert_details_blocks, alert_text, money, slack_date
+from bot.blocks.alert_cards import AlertCard, alert_blocks, alert_details_blocks, alert_text
+from bot.blocks.kit import slack_date
 from bot.clicks import Click, tell
+from bot.format import money
 from bot.models import Delivery, Interaction
 from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver

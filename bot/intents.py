@@ -1,6 +1,6 @@
 """Answers to every question class but plain spend, as `Reply`s: a title, lines, notes and
-a link, rendered the same way as Block Kit (bot.blocks.reply_blocks) and as plain text
-(bot.blocks.reply_text), so Slack and `manage.py ask` show the same numbers.
+a link, rendered the same way as Block Kit (bot.blocks.answers.reply_blocks) and as plain text
+(bot.blocks.answers.reply_text), so Slack and `manage.py ask` show the same numbers.
 
 Numbers come only from services the API exposes too: metrics.queries (rankings, KPIs,
 comparisons, drivers, savings), metrics.economics.forecast, metrics.models.Alert/Budget through the

@@ -9,13 +9,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import (
-    WeeklySummary,
-    figures,
-    money,
-    weekly_summary_blocks,
-    weekly_summary_text,
-)
+from bot.blocks.answers import figures
+from bot.blocks.weekly_card import WeeklySummary, weekly_summary_blocks, weekly_summary_text
+from bot.format import money
 from bot.models import Delivery
 from bot.question import Period, Question
 from bot.services import Answer, portal_url

@@ -6,19 +6,23 @@ profile builds on it.
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from metrics.fields import ExactDecimalField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
+logger = logging.getLogger(__name__)
 VIEW_ALL_SPEND = "metrics.view_all_spend"
 
 
@@ -62,6 +66,19 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The team's time zone (UTC for a name this machine does not know)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            logger.warning("team %s has an unknown time zone %r: UTC", self.slug, self.time_zone)
+            return zoneinfo.ZoneInfo("UTC")
+
+    def local_today(self, now: datetime | None = None) -> date:
+        """The date in the team's time zone at `now` (default: the current time): the day
+        its budgets, summaries and Slack answers count as "today"."""
+        return (now or timezone.now()).astimezone(self.zone()).date()
 
 
 class TeamMembership(models.Model):

@@ -28,9 +28,8 @@ re-run, a restart or a second worker never fires one twice.
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -66,22 +65,12 @@ class Period:
         return self.end - timedelta(days=1)
 
 
-def local_today(team: Team, now: datetime) -> date:
-    """The date in the team's time zone at `now` (UTC for an unknown zone name)."""
-    try:
-        zone = zoneinfo.ZoneInfo(team.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        logger.warning("team %s has an unknown time zone %r: using UTC", team.slug, team.time_zone)
-        zone = zoneinfo.ZoneInfo("UTC")
-    return now.astimezone(zone).date()
-
-
 def budgets_evaluate_now(*, now: datetime) -> list[Alert]:
     """Evaluate every active budget as of `now`, each team on its own local date."""
     teams = Team.objects.filter(budgets__active=True).distinct()
     by_day: defaultdict[date, list[int]] = defaultdict(list)
     for team in teams:
-        by_day[local_today(team, now)].append(team.pk)
+        by_day[team.local_today(now)].append(team.pk)
     created: list[Alert] = []
     for today, team_ids in sorted(by_day.items()):
         created += budgets_evaluate(today=today, team_ids=team_ids)
@@ -110,7 +99,7 @@ def budgets_evaluate(*, today: date, team_ids: Iterable[int] | None = None) -> l
     candidates: list[Alert] = []
     current_spend: dict[int, Decimal] = {}
     for period, upto in checks:
-        spend = _spend(active, period.start, upto)
+        spend = budgets_spend(active, period.start, upto)
         if period == current:
             current_spend = spend
         for budget in active:
@@ -131,8 +120,10 @@ def budgets_evaluate(*, today: date, team_ids: Iterable[int] | None = None) -> l
     return announced
 
 
-def _spend(budgets: list[Budget], start: date, upto: date) -> dict[int, Decimal]:
-    """Spend of each budget (by pk) in its currency over [start, upto)."""
+def budgets_spend(budgets: Sequence[Budget], start: date, upto: date) -> dict[int, Decimal]:
+    """Spend of each budget (by pk) in its currency over [start, upto): its team's effective
+    cost, or its application's for an application budget. The one definition of spend
+    against a budget: alerts, Slack answers and the App Home tab all read it."""
     team_level = [b for b in budgets if not b.application_key]
     app_level = [b for b in budgets if b.application_key]
     out: dict[int, Decimal] = {}
@@ -145,6 +136,11 @@ def _spend(budgets: list[Budget], start: date, upto: date) -> dict[int, Decimal]
         for b in app_level:
             out[b.pk] = by_app.get((b.team_id, b.application_key), {}).get(b.currency, Decimal(0))
     return out
+
+
+def month_to_date_spend(budgets: Sequence[Budget], today: date) -> dict[int, Decimal]:
+    """Spend of each budget (by pk) from the first of `today`'s month through `today`."""
+    return budgets_spend(budgets, today.replace(day=1), today + timedelta(days=1))
 
 
 def _money(value: Decimal) -> str:

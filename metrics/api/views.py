@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,7 +11,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from metrics.alerting.budgets import local_today
 from metrics.api.budgets import (
     ForecastParamsSerializer,
     TeamForecastSerializer,
@@ -55,7 +53,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
         team = self.get_object()
         params = ForecastParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        as_of = params.validated_data.get("as_of") or local_today(team, timezone.now())
+        as_of = params.validated_data.get("as_of") or team.local_today()
         currency = params.validated_data.get("currency")
         found = forecast_month_end([team.pk], as_of, currency=currency).get(team.pk)
         payload = {
