@@ -193,9 +193,9 @@ def main() -> None:
     from django.core.management import call_command
 
     from metrics import queries
-    from metrics.anomalies import ZSCORE_DAYS, anomalies_detect
-    from metrics.budgets import budgets_evaluate
-    from metrics.forecast import series_window
+    from metrics.alerting.anomalies import ZSCORE_DAYS, anomalies_detect
+    from metrics.alerting.budgets import budgets_evaluate
+    from metrics.economics.forecast import series_window
     from metrics.models import Alert, Budget, DailyCost, Team
 
     call_command("migrate", verbosity=0)

@@ -6,7 +6,7 @@
 Uses its own database (`--database`, default bench_slack; only names starting with bench_
 are ever created or dropped), migrates it, and (re)generates the ledger when it does not have
 the requested shape, with bench/spend_query.py's generator (one `INSERT ... SELECT
-generate_series` per million lines, then `metrics.ingest.rebuild_rollups`), ending today so
+generate_series` per million lines, then `metrics.ledger.ingest.rebuild_rollups`), ending today so
 that "last week" has spend. The first generated team becomes `ml-platform`, and the demo
 people are seeded (`portal.demo.seed_people`): U0DEMOALICE asks about "my team".
 

@@ -7,7 +7,7 @@ Creates the database if missing, migrates it, and (re)generates the ledger when 
 have the requested shape: `--rows` CostRecord lines over `--days` days (default 365) for
 `--teams` teams (default 40), written by one `INSERT ... SELECT generate_series` per million
 rows (secondary indexes dropped during the load and rebuilt after), then the DailyCost
-rollups with `metrics.ingest.rebuild_rollups` (the import path's own GROUP BY, plus carbon).
+rollups with `metrics.ledger.ingest.rebuild_rollups` (the import path's own GROUP BY, plus carbon).
 Lines are in day order with teams interleaved, as imports of provider-wide billing files
 leave them: 3% unallocated, a tenth of the teams also billed in EUR, ten models of four
 providers plus cloud infrastructure lines, a few applications per team.
@@ -82,7 +82,7 @@ def generate(rows: int, teams: int, days: int) -> None:
     """Replace the ledger with `rows` generated lines and rebuild the rollups."""
     from django.db import connection
 
-    from metrics.ingest import rebuild_rollups
+    from metrics.ledger.ingest import rebuild_rollups
     from metrics.models import ImportBatch, Team
 
     first = LAST_DAY - timedelta(days=days - 1)

@@ -16,14 +16,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import AlertCard, alert_blocks, alert_details_blocks, alert_text, money, slack_date
+from bot.blocks.alert_cards import AlertCard, alert_blocks, alert_details_blocks, alert_text
+from bot.blocks.kit import slack_date
 from bot.clicks import Click, tell
+from bot.format import money
 from bot.models import Delivery, Interaction
 from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver
-from metrics.alerts import alert_acknowledge, alert_snooze, last_wake
+from metrics.advice.remediation import action_approve
+from metrics.alerting.alerts import alert_acknowledge, alert_snooze, last_wake
 from metrics.models import VIEW_ALL_SPEND, Alert, RemediationAction, Team
-from metrics.remediation import action_approve
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -237,7 +239,7 @@ def alerts_post(*, now: datetime | None = None) -> int:
 
 
 def alerts_announce_woken(*, now: datetime | None = None) -> int:
-    """Alerts whose snooze ended (metrics.alerts.alerts_wake_snoozed): redraw the message
+    """Alerts whose snooze ended (metrics.alerting.alerts.alerts_wake_snoozed): redraw the message
     (no more "Snoozed until") and tell the team in the thread, shown in the channel too.
     Once per wake (the reply is keyed by the wake time). Returns how many were told."""
     now = now or timezone.now()

@@ -9,12 +9,15 @@ from decimal import Decimal
 from django.conf import settings
 
 from bot import people
-from bot.blocks import HomeData, HomeTeam, home_view, money
-from bot.learning import user_learning
+from bot.blocks.home_tab import HomeData, HomeTeam, home_view
+from bot.format import money
 from bot.models import Delivery
+from bot.services import budget_statuses
 from bot.transport import deliver
 from metrics import queries
-from metrics.models import VIEW_ALL_SPEND, Alert, Budget, Team
+from metrics.models import VIEW_ALL_SPEND, Alert, Team
+from metrics.queries import Scope
+from portal.learning import user_learning_summary
 
 MAX_TEAMS = 10
 MAX_ALERTS = 5
@@ -38,21 +41,15 @@ def home_data(slack_user_id: str) -> HomeData:
     upto = today + timedelta(days=1)
     month = f"{month_start:%B %Y}"
     spent = queries.team_month_spend([t.pk for t in own], month_start, upto)
-    budgets: dict[tuple[int, str], Decimal] = {
-        (b.team_id, b.currency): Decimal(b.monthly_amount)
-        for b in Budget.objects.filter(team__in=own, active=True, application_key="")
-    }
+    budgets = budget_statuses(Scope(tuple(t.pk for t in own), ""), today)
     teams = []
     for team in own:
         by_currency = spent.get(team.pk, {})
-        budget_lines = []
-        for (team_id, currency), amount in sorted(budgets.items()):
-            if team_id == team.pk and amount:
-                used = by_currency.get(currency, Decimal(0))
-                budget_lines.append(
-                    f"{money(used, currency)} of {money(amount, currency)} "
-                    f"({float(used * 100 / amount):.1f}%)"
-                )
+        budget_lines = [
+            f"{money(b.spent, b.currency)} of {money(b.amount, b.currency)} ({b.percent:.1f}%)"
+            for b in budgets
+            if b.team_id == team.pk and b.amount
+        ]
         teams.append(
             HomeTeam(
                 name=team.name,
@@ -82,7 +79,7 @@ def home_data(slack_user_id: str) -> HomeData:
         alert_urls=[
             site + "/dashboard/" + (f"?team={a.team.slug}" if a.team else "") for a in shown
         ],
-        learning=user_learning(user),
+        learning=user_learning_summary(user),
         portal_url=site + "/",
         note=note,
     )

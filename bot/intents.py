@@ -1,9 +1,9 @@
 """Answers to every question class but plain spend, as `Reply`s: a title, lines, notes and
-a link, rendered the same way as Block Kit (bot.blocks.reply_blocks) and as plain text
-(bot.blocks.reply_text), so Slack and `manage.py ask` show the same numbers.
+a link, rendered the same way as Block Kit (bot.blocks.answers.reply_blocks) and as plain text
+(bot.blocks.answers.reply_text), so Slack and `manage.py ask` show the same numbers.
 
 Numbers come only from services the API exposes too: metrics.queries (rankings, KPIs,
-comparisons, drivers, savings), metrics.forecast, metrics.models.Alert/Budget through the
+comparisons, drivers, savings), metrics.economics.forecast, metrics.models.Alert/Budget through the
 same filters as the API, portal.learning for learning. Read-only.
 """
 
@@ -20,7 +20,7 @@ from django.conf import settings
 from bot.format import count, coverage_note, grams, money, percent
 from bot.question import KPIS, Question
 from metrics import queries
-from metrics.forecast import forecast_month_end
+from metrics.economics.forecast import forecast_month_end
 from metrics.models import Alert, Budget, Team
 from metrics.queries import Scope, SpendQuery
 
@@ -173,7 +173,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
                 f"{coverage_note(per_hour.coverage)})"
             )
     elif name == "cold_start":
-        from metrics.recommendations import gpu_cold_start_spend
+        from metrics.advice.recommendations.gpu import gpu_cold_start_spend
 
         cold = gpu_cold_start_spend(
             team_ids=list(q.scope.team_ids) if q.scope.team_ids is not None else None,
@@ -438,14 +438,13 @@ def savings_reply(scope: Scope) -> Reply:
 
 
 def learning_reply(question: Question, user: User, today: date) -> Reply:
-    from portal.learning import learner_dashboard
+    from portal.learning import learner_dashboard, required_modules
     from portal.models import Credential
 
     dashboard = learner_dashboard(user)
     statuses = [s for t in dashboard.tracks for s in t.modules]
-    required = [s for s in statuses if s.module.required_for_exam]
-    done = [s for s in required if s.completed]
-    left = [s for s in required if not s.completed]
+    required = required_modules(user)
+    left = [s for s in statuses if s.module.required_for_exam and not s.completed]
     credential = Credential.objects.for_user(user).active().order_by("-expires_at").first()
     lines: list[str] = []
     topic = question.topic
@@ -458,7 +457,7 @@ def learning_reply(question: Question, user: User, today: date) -> Reply:
                 f"Your credential is valid until {credential.expires_at:%Y-%m-%d} ({days} days)."
             )
     elif topic == "modules_left":
-        lines.append(f"{len(left)} of {len(required)} required modules left.")
+        lines.append(f"{required.left} of {required.total} required modules left.")
         lines += [f"  {s.module.title} ({s.state})" for s in left[:MAX_LINES]]
     elif topic == "next":
         nxt = dashboard.resume or dashboard.next_up
@@ -473,5 +472,5 @@ def learning_reply(question: Question, user: User, today: date) -> Reply:
             lines.append(f"Certified: credential valid until {credential.expires_at:%Y-%m-%d}.")
         else:
             lines.append("Not certified yet.")
-        lines.append(f"{len(done)} of {len(required)} required modules done.")
+        lines.append(f"{required.done} of {required.total} required modules done.")
     return Reply("Your learning", tuple(lines), (), _site("/learn/dashboard/"))

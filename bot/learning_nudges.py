@@ -46,18 +46,14 @@ class LearningFinding:
 
 
 def learning_status(user: User, now: datetime) -> LearningStatus:
-    from curriculum.models import Module
-    from portal.learning import completed_module_ids
+    from portal.learning import required_modules
     from portal.models import Credential
 
-    required = set(
-        Module.objects.filter(retired=False, required_for_exam=True).values_list("pk", flat=True)
-    )
-    done = completed_module_ids(user) & required
+    required = required_modules(user)
     credential = Credential.objects.filter(user=user).active(now).order_by("-expires_at").first()
     return LearningStatus(
-        modules_done=len(done),
-        modules_left=len(required - done),
+        modules_done=required.done,
+        modules_left=required.left,
         credential_id=str(credential.pk) if credential else "",
         credential_expires=credential.expires_at if credential else None,
     )

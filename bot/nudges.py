@@ -28,8 +28,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import NudgeCard, money, nudge_blocks, nudge_done_blocks
+from bot.blocks.nudge_cards import NudgeCard, nudge_blocks, nudge_done_blocks
 from bot.clicks import Click, tell
+from bot.format import money
 from bot.models import Delivery, Interaction, Nudge, NudgeKind, NudgeMute
 from bot.transport import DeliveryError, call, deliver, enqueue
 from metrics.models import Recommendation, Team, TeamMembership

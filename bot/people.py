@@ -110,10 +110,7 @@ def slack_group_teams(user: User, slack_user_id: str) -> list[Team]:
 
 
 def zone_of(team: Team | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(team.time_zone if team and team.time_zone else "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return team.zone() if team is not None else zoneinfo.ZoneInfo("UTC")
 
 
 def local_now(team: Team | None, now: datetime | None = None) -> datetime:

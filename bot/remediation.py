@@ -21,12 +21,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import ActionCard, action_blocks, action_text, money
+from bot.blocks.alert_cards import ActionCard, action_blocks, action_text
 from bot.clicks import Click, tell
+from bot.format import money
 from bot.models import Delivery, Interaction
 from bot.transport import deliver
+from metrics.advice.remediation import action_label, action_reject, executor_unavailable
 from metrics.models import Alert, RemediationAction
-from metrics.remediation import action_label, action_reject, executor_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import people
-from bot.blocks import answer_blocks, answer_summary
+from bot.blocks.answers import answer_blocks, answer_summary
 from bot.models import Delivery, SlackEvent
 from bot.services import Answer, answer_question
 from bot.transport import RESPONSE_URL, deliver

@@ -7,7 +7,7 @@ one question gets one answer everywhere. Numbers come from `metrics.queries` onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
@@ -19,6 +19,7 @@ from bot import intents, people
 from bot.intents import Reply
 from bot.question import Question, TeamName, Vocabulary, model_filter, parse_question
 from metrics import queries
+from metrics.alerting.budgets import month_to_date_spend
 from metrics.models import VIEW_ALL_SPEND, Budget, Team
 from metrics.queries import Scope, ScopeError, SpendQuery, SpendReport
 
@@ -37,6 +38,7 @@ class BudgetStatus:
     amount: Decimal
     currency: str
     month: str  # "October 2026"
+    team_id: int = 0
 
     @property
     def percent(self) -> float:
@@ -226,17 +228,15 @@ def budget_statuses(scope: Scope, today: date) -> tuple[BudgetStatus, ...]:
     )
     if not budgets:
         return ()
-    month_start = today.replace(day=1)
-    spent = queries.team_month_spend(
-        {b.team_id for b in budgets}, month_start, today + timedelta(days=1)
-    )
+    spent = month_to_date_spend(budgets, today)
     return tuple(
         BudgetStatus(
             team=b.team.name,
-            spent=spent.get(b.team_id, {}).get(b.currency, Decimal(0)),
+            spent=spent[b.pk],
             amount=Decimal(b.monthly_amount),
             currency=b.currency,
-            month=f"{month_start:%B %Y}",
+            month=f"{today:%B %Y}",
+            team_id=b.team_id,
         )
         for b in budgets
     )

@@ -9,14 +9,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from bot import people
-from bot.blocks import (
-    WeeklySummary,
-    figures,
-    money,
-    weekly_summary_blocks,
-    weekly_summary_text,
-)
-from bot.learning import team_learning
+from bot.blocks.answers import figures
+from bot.blocks.weekly_card import WeeklySummary, weekly_summary_blocks, weekly_summary_text
+from bot.format import money
 from bot.models import Delivery
 from bot.question import Period, Question
 from bot.services import Answer, portal_url
@@ -24,6 +19,7 @@ from bot.transport import deliver
 from metrics import queries
 from metrics.models import Recommendation, Team
 from metrics.queries import Scope, SpendQuery
+from portal.learning import team_learning_summary
 
 POST_AT = time(9, 0)
 POST_ON = 0  # Monday
@@ -58,7 +54,7 @@ def weekly_summary(team: Team, week_start: date) -> WeeklySummary:
         kpis=f.kpis,
         top_models=f.models,
         recommendation=recommendation,
-        learning=team_learning(team),
+        learning=team_learning_summary(team),
         portal_url=portal_url((team.slug,), question),
         board_report=board_report_link(week_start + timedelta(days=7)),
     )

@@ -38,6 +38,10 @@ class ModuleQuerySet(models.QuerySet["Module"]):
     def published(self) -> ModuleQuerySet:
         return self.filter(retired=False)
 
+    def required(self) -> ModuleQuerySet:
+        """Published modules a learner must complete before the exam."""
+        return self.published().filter(required_for_exam=True)
+
     def catalogue(self) -> ModuleQuerySet:
         """Published modules in catalogue order (track by track, then by order), with their
         track: the order of /learn/, "my learning" and the exam's "modules still to complete"."""

@@ -118,7 +118,7 @@ class DailyCostAdmin(admin.ModelAdmin):
         return False
 
 
-# --- Prices, recommendations, remediation (metrics.pricing / recommendations / remediation)
+# --- Prices, recommendations, remediation (metrics.economics.pricing, metrics.advice)
 
 from django.contrib import messages  # noqa: E402
 from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
@@ -191,11 +191,11 @@ class RemediationActionAdmin(admin.ModelAdmin):
     actions = ["approve", "dry_run"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # proposed through metrics.remediation.action_propose
+        return False  # proposed through metrics.advice.remediation.action_propose
 
     @admin.action(description="Approve (and run once) the selected actions")
     def approve(self, request: HttpRequest, queryset: QuerySet[RemediationAction]) -> None:
-        from metrics.remediation import action_approve
+        from metrics.advice.remediation import action_approve
 
         for action in queryset:
             try:
@@ -207,7 +207,7 @@ class RemediationActionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dry run: store what would be sent")
     def dry_run(self, request: HttpRequest, queryset: QuerySet[RemediationAction]) -> None:
-        from metrics.remediation import action_dry_run
+        from metrics.advice.remediation import action_dry_run
 
         for action in queryset:
             action_dry_run(action=action, record=True)
@@ -219,7 +219,7 @@ from metrics.models import RemediationPolicy  # noqa: E402
 
 @admin.register(RemediationPolicy)
 class RemediationPolicyAdmin(admin.ModelAdmin):
-    """The Run stage's rules (metrics.policies): evaluated by the alert and recommendation
+    """The Run stage's rules (metrics.advice.policies): evaluated by the alert and recommendation
     jobs; the approvers named here are the only ones who may approve their actions."""
 
     list_display = ["name", "enabled", "trigger", "team", "action_kind", "executor"]
@@ -235,7 +235,7 @@ class RemediationPolicyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-# --- Budgets and alerts (metrics.budgets / anomalies / alerts) ----------------------------
+# --- Budgets and alerts (metrics.alerting.budgets / anomalies / alerts) -------------------
 
 from metrics.models import Alert, Budget  # noqa: E402
 
@@ -273,7 +273,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge the selected alerts")
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
-        from metrics.alerts import alert_acknowledge
+        from metrics.alerting.alerts import alert_acknowledge
 
         done = 0
         for alert in queryset:

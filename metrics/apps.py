@@ -17,7 +17,8 @@ class MetricsConfig(AppConfig):
     verbose_name = "Cost ledger"
 
     def ready(self) -> None:
-        from metrics import pricing, schedules, signals
+        from metrics import schedules, signals
+        from metrics.economics import pricing
         from metrics.models import AllocationRule
 
         post_migrate.connect(schedules.ensure_periodic_tasks_after_migrate, sender=self)

@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from metrics import forecast, queries
+from metrics import queries
+from metrics.economics import forecast
 from metrics.models import Alert, Budget, Recommendation
 from metrics.queries import SpendQuery
 

@@ -391,7 +391,7 @@ def usage_frame(
 ) -> pd.DataFrame:
     """Cost and usage sums over the rollups of [start, end), grouped by `by` (DailyCost
     columns). Money stays Decimal, counts int: the input of what-if estimates and
-    recommendations (metrics.pricing, metrics.recommendations)."""
+    recommendations (metrics.economics.pricing, metrics.advice.recommendations)."""
     scope = Scope(tuple(sorted(team_ids)) if team_ids is not None else None, "")
     qs = rollups(SpendQuery(scope, start, end, providers=tuple(providers)))
     rows = list(qs.values(*by).annotate(**{f"{c}_sum": Sum(c) for c in USAGE_SUMS}).order_by(*by))
@@ -444,11 +444,12 @@ MODEL_KPI_SUMS = [
 def model_kpis(q: SpendQuery) -> list[ModelKpis]:
     """KPIs per model and currency (one GROUP BY over the rollups), most expensive first.
 
-    Money ratios use EffectiveCost whatever `q.cost` says (DESIGN.md defines them so), and
+    Money ratios use EffectiveCost whatever `q.cost` says (docs/definitions.md#unit-kpis), and
     are per currency: a model billed in two currencies gives two rows. Numerators are matched
     (`unit_kpis`): a model's cost per inference divides only its cost at providers that
     report requests in the scope and period (per 1k tokens: that report tokens). Spend with
-    no model (cloud infrastructure) is left out. Undefined ratios are NaN, as in metrics.kpis."""
+    no model (cloud infrastructure) is left out. Undefined ratios (no requests, no tokens)
+    are NaN."""
     every: list[dict[str, Any]] = [
         dict(r)
         for r in rollups(q)
@@ -927,10 +928,11 @@ class UnitKpi:
 
 def unit_kpis(q: SpendQuery) -> dict[str, UnitKpi]:
     """Cost per inference, cost per 1k tokens, token density, cache hit ratio, token carbon
-    density and GPU hours of `q`, with matched numerators (DESIGN.md): a cost per unit divides
-    only the EffectiveCost of the providers that report that unit in the scope and period by
-    those units, and says which share of the scope's EffectiveCost that is. One GROUP BY over
-    the rollups; Decimal money. Money ratios over several currencies are NaN (not defined)."""
+    density and GPU hours of `q`, with matched numerators
+    (docs/definitions.md#matched-numerators): a cost per unit divides only the EffectiveCost
+    of the providers that report that unit in the scope and period by those units, and
+    says which share of the scope's EffectiveCost that is. One GROUP BY over the rollups;
+    Decimal money. Money ratios over several currencies are NaN (not defined)."""
     rows: list[dict[str, Any]] = [
         dict(r)
         for r in rollups(q)
@@ -1165,7 +1167,7 @@ def readable_names(keys: Iterable[str]) -> dict[str, str]:
     allocation rule's `application_name` first, then the provider's own name (OpenAI project
     name, FOCUS SubAccountName, a named API key). Keys without a name are absent: show the
     key itself, and keep the key in a tooltip and in CSV exports. Two queries."""
-    from metrics.names import names_for
+    from metrics.ledger.names import names_for
 
     return names_for(keys)
 

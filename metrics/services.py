@@ -1,6 +1,6 @@
 """Ledger use cases that span models: re-allocation after rule changes, re-pricing after
 price changes. Each is one transaction under the ledger lock that rebuilds the rollups of
-the days it changed once (metrics.rollups)."""
+the days it changed once (metrics.ledger.rollups)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from datetime import date
 import pandas as pd
 from django.db import transaction
 
-from metrics.allocation import Allocator
-from metrics.locks import ledger_lock
+from metrics.economics.pricing import batch_reprice_scope, reprice_rows
+from metrics.ledger.allocation import Allocator
+from metrics.ledger.locks import ledger_lock
+from metrics.ledger.rollups import rebuild_rollups
 from metrics.models import CostRecord
-from metrics.pricing import batch_reprice_scope, reprice_rows
-from metrics.rollups import rebuild_rollups
 
 logger = logging.getLogger(__name__)
 

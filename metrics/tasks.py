@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from metrics.locks import job_lock
+from metrics.ledger.locks import job_lock
 from metrics.models import ImportJob, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ IMPORT_TIME_LIMIT = 55 * 60  # under the broker visibility timeout (1 h), see se
 )
 def import_file(job_id: int) -> str:
     """Import the file of one ImportJob (one file per task). Safe to run twice."""
-    from metrics.ingest import import_job_run
+    from metrics.ledger.ingest import import_job_run
 
     return import_job_run(job_id).status
 
@@ -74,7 +74,7 @@ PULL_LOCK_SECONDS = PULL_TIME_LIMIT + 5 * 60
 def pull_openai(start: str = "", end: str = "") -> None:
     """Pull OpenAI costs and usage for [start, end) (ISO dates; default yesterday and today)
     and import them. Safe to run twice; never runs twice at once."""
-    from metrics.connectors import openai
+    from metrics.ledger.connectors import openai
 
     _pull_and_import(
         openai.SOURCE,
@@ -94,7 +94,7 @@ def pull_openai(start: str = "", end: str = "") -> None:
 )
 def pull_anthropic(start: str = "", end: str = "") -> None:
     """Pull the Anthropic usage and cost reports for [start, end) and import them."""
-    from metrics.connectors import anthropic
+    from metrics.ledger.connectors import anthropic
 
     _pull_and_import(anthropic.SOURCE, anthropic.KEY_SETTING, anthropic.pull_anthropic, start, end)
 
@@ -109,7 +109,7 @@ def _pull_and_import(
     parts: Callable[[datetime, datetime], list[tuple[str, Callable[[], list[bytes]]]]]
     | None = None,
 ) -> None:
-    from metrics.connectors import day_window
+    from metrics.ledger.connectors import day_window
 
     if not getattr(settings, key_setting, ""):
         logger.info("%s is not set: skipping the %s pull", key_setting, source)
@@ -138,9 +138,9 @@ def _pull_part(
     *,
     single: bool,
 ) -> None:
-    """Pull and import one export kind; a failure is recorded (metrics.connector_status) and
+    """Pull and import one export kind; a failure is recorded (metrics.ledger.connector_status) and
     the other kinds go on."""
-    from metrics.connector_status import record_failure, record_success
+    from metrics.ledger.connector_status import record_failure, record_success
 
     try:
         rows = _pull_window(
@@ -162,8 +162,8 @@ def _pull_window(
     kind: str = "all",
     single: bool = True,
 ) -> int:
-    from metrics.connectors import bundle, count_results
-    from metrics.ingest import billing_import_bytes
+    from metrics.ledger.connectors import bundle, count_results
+    from metrics.ledger.ingest import billing_import_bytes
 
     pages = pull(window_start, window_end)
     rows = count_results(pages)

@@ -6,7 +6,7 @@ from datetime import date
 
 from celery import shared_task
 
-from metrics.locks import job_lock
+from metrics.ledger.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def reprice_batch(batch_id: int) -> int:
 )
 def carbon_backfill() -> None:
     """Fill carbon estimates of rollup rows that have none yet. Safe to re-run."""
-    from metrics.carbon import carbon_backfill as backfill
+    from metrics.economics.carbon import carbon_backfill as backfill
 
     logger.info("carbon estimates filled for %s rollup rows", backfill())
 
@@ -50,8 +50,8 @@ def carbon_backfill() -> None:
 def refresh_recommendations() -> None:
     """Daily: find savings and upsert recommendations. Never two at once (a lock in the
     shared cache); a run is idempotent anyway."""
-    from metrics.policies import policies_evaluate_recommendations
-    from metrics.recommendations import recommendation_refresh
+    from metrics.advice.policies import policies_evaluate_recommendations
+    from metrics.advice.recommendations.lifecycle import recommendation_refresh
 
     with job_lock("refresh_recommendations", ADVICE_LOCK_SECONDS) as mine:
         if mine:
@@ -62,6 +62,6 @@ def refresh_recommendations() -> None:
 @shared_task(name="metrics.action_execute", ignore_result=True, time_limit=300, soft_time_limit=270)
 def action_execute(action_id: int) -> None:
     """Run an approved remediation action; at most once however many workers get it."""
-    from metrics.remediation import action_run
+    from metrics.advice.remediation import action_run
 
     action_run(action_id)

@@ -1,5 +1,6 @@
 """Celery beat jobs for budgets, anomalies (both then let remediation policies propose
-actions: metrics.policies), snoozed alerts and remediation outcomes (conventions: metrics/tasks.py).
+actions: metrics.advice.policies), snoozed alerts and remediation outcomes (conventions:
+metrics/tasks.py).
 
 Each job is idempotent (alerts are keyed by `Alert.dedupe_key`) and cannot overlap another
 run of itself: `single_run` takes a lock in the shared cache (the database cache by default,
@@ -16,7 +17,7 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from metrics.locks import job_lock
+from metrics.ledger.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ ALERTING_LOCK_SECONDS = ALERTING_TIME_LIMIT + 5 * 60
 @contextmanager
 def single_run(name: str, seconds: int = ALERTING_LOCK_SECONDS) -> Iterator[bool]:
     """Yield True when this process holds the lock `name`, False when another run does
-    (metrics.locks.job_lock: expires after `seconds`, released only by its holder)."""
+    (metrics.ledger.locks.job_lock: expires after `seconds`, released only by its holder)."""
     with job_lock(name, seconds) as mine:
         yield mine
 
@@ -41,8 +42,8 @@ def single_run(name: str, seconds: int = ALERTING_LOCK_SECONDS) -> Iterator[bool
 def evaluate_budgets() -> list[int]:
     """Check every active budget as of now (each team on its local date); returns the ids
     of the alerts to announce."""
-    from metrics.budgets import budgets_evaluate_now
-    from metrics.policies import policies_evaluate_alerts
+    from metrics.advice.policies import policies_evaluate_alerts
+    from metrics.alerting.budgets import budgets_evaluate_now
 
     with single_run("evaluate_budgets") as mine:
         if not mine:
@@ -60,8 +61,8 @@ def evaluate_budgets() -> list[int]:
 def detect_anomalies(start: str = "", end: str = "") -> list[int]:
     """Check [start, end) (ISO dates; default yesterday and today, UTC ledger days: billing
     data for yesterday often arrives late) for spend anomalies; returns new alert ids."""
-    from metrics.anomalies import anomalies_detect
-    from metrics.policies import policies_evaluate_alerts
+    from metrics.advice.policies import policies_evaluate_alerts
+    from metrics.alerting.anomalies import anomalies_detect
 
     today = timezone.now().date()
     first = date.fromisoformat(start) if start else today - timedelta(days=1)
@@ -77,7 +78,7 @@ def detect_anomalies(start: str = "", end: str = "") -> list[int]:
 @shared_task(name="metrics.wake_snoozed_alerts", ignore_result=True, time_limit=60)
 def wake_snoozed_alerts() -> int:
     """Reopen alerts whose snooze has ended (a conditional update: safe to overlap)."""
-    from metrics.alerts import alerts_wake_snoozed
+    from metrics.alerting.alerts import alerts_wake_snoozed
 
     return alerts_wake_snoozed(now=timezone.now())
 
@@ -85,6 +86,6 @@ def wake_snoozed_alerts() -> int:
 @shared_task(name="metrics.measure_action_outcomes", ignore_result=True, time_limit=600)
 def measure_action_outcomes() -> int:
     """Daily: spend before/after of executed remediation actions (conditional updates)."""
-    from metrics.remediation import actions_measure_outcomes
+    from metrics.advice.remediation import actions_measure_outcomes
 
     return actions_measure_outcomes(now=timezone.now())

@@ -93,14 +93,15 @@ def _period(start: date, end: date) -> str:
 
 
 def gpu_cold_start(start: date, end: date) -> dict[str, Decimal]:
-    """GPU cold-start cost of [start, end) per currency (metrics.kpis.gpu_cold_start_cost on
-    the OpenCost billing windows of each resource, as the recommendations measure it)."""
+    """GPU cold-start cost of [start, end) per currency
+    (metrics.economics.kpis.gpu_cold_start_cost on the OpenCost billing windows of each resource,
+    as the recommendations measure it)."""
     import pandas as pd
 
-    from metrics import kpis
-    from metrics.recommendations import _gpu_records
+    from metrics.advice.recommendations.gpu import gpu_records
+    from metrics.economics import kpis
 
-    records = _gpu_records(start, end)
+    records = gpu_records(start, end)
     out: dict[str, Decimal] = {}
     by_currency: dict[str, list[dict[str, Any]]] = {}
     for r in records:

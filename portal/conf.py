@@ -1,12 +1,11 @@
-"""Portal settings with their defaults, read in one place.
+"""Portal settings, read in one place.
 
-Each value can be set in `config/settings` (from the environment with django-environ); until it
-is, the environment variable of the same name is read directly, then the default applies.
+Each value is declared with its default in `config/settings` (from the environment with
+django-environ); these functions check what tests or deployments set and give it its type.
 """
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
-def _setting(name: str, default: Any) -> Any:
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    return os.environ.get(name, default)
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
 
 
 def site_url() -> str:
@@ -26,18 +23,17 @@ def site_url() -> str:
 
 
 def issuer_name() -> str:
-    return str(_setting("OB_ISSUER_NAME", "AI FinOps"))
+    return str(settings.OB_ISSUER_NAME)
 
 
 def signing_key_text() -> str:
     """OB_SIGNING_KEY: an Ed25519 private key in multibase (z3u2...); empty when unset."""
-    return str(_setting("OB_SIGNING_KEY", "") or "").strip()
+    return str(settings.OB_SIGNING_KEY or "").strip()
 
 
 def signing_key_required() -> bool:
     """Production sets OB_SIGNING_KEY_REQUIRED: then no development key is ever generated."""
-    value = _setting("OB_SIGNING_KEY_REQUIRED", False)
-    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+    return _flag(settings.OB_SIGNING_KEY_REQUIRED)
 
 
 def dev_key_path() -> Path:
@@ -45,13 +41,12 @@ def dev_key_path() -> Path:
 
 
 def self_signup_enabled() -> bool:
-    value = _setting("PORTAL_SELF_SIGNUP", True)
-    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+    return _flag(settings.PORTAL_SELF_SIGNUP)
 
 
 def quiz_pass_ratio() -> Decimal:
     """Share of a module quiz's questions to answer correctly (latest answers) to pass it."""
-    raw = str(_setting("PORTAL_QUIZ_PASS_RATIO", "0.8"))
+    raw = str(settings.PORTAL_QUIZ_PASS_RATIO)
     try:
         value = Decimal(raw)
     except ArithmeticError:
@@ -63,13 +58,13 @@ def quiz_pass_ratio() -> Decimal:
 
 def renewal_window_days() -> int:
     """How long before expiry a credential holder may re-take the exam to renew it."""
-    return int(_setting("PORTAL_RENEWAL_WINDOW_DAYS", 180))
+    return int(settings.PORTAL_RENEWAL_WINDOW_DAYS)
 
 
 def quiz_question_count() -> int:
     """Questions asked per quiz attempt (all of a module's when it has fewer); a retake
     draws the ones the previous attempt did not ask first."""
-    raw = str(_setting("PORTAL_QUIZ_QUESTIONS", "6"))
+    raw = str(settings.PORTAL_QUIZ_QUESTIONS)
     if not raw.isdigit() or int(raw) < 1:
         raise ImproperlyConfigured(
             f"PORTAL_QUIZ_QUESTIONS must be a positive whole number: {raw!r}"

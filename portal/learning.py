@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from curriculum.models import Choice, Module, ModuleVersion, Question, Track
@@ -331,17 +332,53 @@ def quiz_answer_submit(
     return QuizFeedback(question, answer, question.correct_orders(), passed_now)
 
 
-# --- One-line summaries for Slack (bot.learning reads these) ------------------------------
+# --- Required modules: the one count behind Slack, the people list and the nudges ---------
 
 
-def _required_module_count() -> int:
-    return Module.objects.filter(retired=False, required_for_exam=True).count()
+@dataclass(frozen=True)
+class RequiredModules:
+    done: int  # required modules completed (any version)
+    total: int  # published modules required for the exam
+
+    @property
+    def left(self) -> int:
+        return self.total - self.done
+
+
+@dataclass(frozen=True)
+class RequiredCounts:
+    total: int
+    done: dict[int, int]
+
+    def of(self, user_id: int) -> RequiredModules:
+        return RequiredModules(done=self.done.get(user_id, 0), total=self.total)
+
+
+def required_modules_done(user_ids: Iterable[int]) -> RequiredCounts:
+    """How many required modules each user has completed, in one query. Only required
+    modules count: a completed optional or retired module never makes "12 of 10"."""
+    required = Module.objects.required()
+    done = (
+        ModuleProgress.objects.filter(user_id__in=list(user_ids), module__in=required)
+        .completed()
+        .values("user_id")
+        .annotate(modules=Count("module_id", distinct=True))
+        .values_list("user_id", "modules")
+    )
+    return RequiredCounts(total=required.count(), done=dict(done))
+
+
+def required_modules(user: Any) -> RequiredModules:
+    return required_modules_done([user.pk]).of(user.pk)
+
+
+# --- One-line summaries for Slack (bot.summaries and bot.home read these) ----------------
 
 
 def user_learning_summary(user: Any) -> str:
     """e.g. "4 of 10 modules done, credential valid until 2028-06-01"."""
-    done = len(completed_module_ids(user))
-    total = _required_module_count()
+    required = required_modules(user)
+    done, total = required.done, required.total
     credential = Credential.objects.filter(user=user).active().order_by("-expires_at").first()
     text = f"{done} of {total} modules done"
     if credential:

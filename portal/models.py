@@ -9,7 +9,6 @@ from django.db import models
 from django.utils import timezone
 
 from curriculum.models import Exam, Module, ModuleVersion, Question
-from metrics.models import Team
 
 
 class Profile(models.Model):
@@ -45,10 +44,6 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
-
-    @property
-    def teams(self) -> models.QuerySet[Team]:
-        return Team.objects.filter(memberships__user_id=self.user_id)
 
 
 # --- Learning -----------------------------------------------------------------------------
@@ -101,10 +96,6 @@ class ModuleProgress(models.Model):
     def __str__(self) -> str:
         return f"{self.user} on {self.module_version}"
 
-    @property
-    def is_complete(self) -> bool:
-        return self.completed_at is not None
-
     def sections_done(self) -> int:
         wanted = set(self.module_version.required_section_ids)
         return len(wanted & set(self.sections_read))
@@ -145,9 +136,6 @@ class QuizAnswer(models.Model):
 class QuizAttemptQuerySet(models.QuerySet["QuizAttempt"]):
     def for_user(self, user: Any) -> QuizAttemptQuerySet:
         return self.filter(user=user)
-
-    def submitted(self) -> QuizAttemptQuerySet:
-        return self.filter(submitted_at__isnull=False)
 
 
 class QuizAttempt(models.Model):
@@ -532,10 +520,6 @@ class EvaluationLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation_id} {self.competency}: {self.level or '-'}"
-
-    @property
-    def overridden(self) -> bool:
-        return bool(self.level and self.proposed_level and self.level != self.proposed_level)
 
 
 class SummaryBatch(models.Model):

@@ -30,7 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from metrics.csv_safety import csv_safe
+from metrics.ledger.csv_safety import csv_safe
 from portal import conf
 from portal.credentials import credential_json
 from portal.hr import PersonEvidence, evaluations_visible_to, person_evidence

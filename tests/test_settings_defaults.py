@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "finops.example.com",
     "DATABASE_URL": "sqlite:////tmp/never-opened.sqlite3",
     "OB_SIGNING_KEY": "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq",
+    "SITE_URL": "https://finops.example.com",
 }
 PROBE = (
     "import {module}; from django.conf import settings; "

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.blocks import help_blocks, help_text
+from bot.blocks.answers import help_blocks, help_text
 from bot.tasks import answer_command, queue_after_commit
 
 HELP_TEXT = help_text()

@@ -78,6 +78,9 @@ def site_url_from(value: str) -> str:
 
 
 SITE_URL = site_url_from(env.str("SITE_URL", default="http://127.0.0.1:8000"))
+# Whether the environment (or .env) set SITE_URL: otherwise `manage.py demo` derives it from
+# the port it serves on.
+SITE_URL_FROM_ENV = bool(env.str("SITE_URL", default="").strip())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -219,7 +222,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# --- Alerting (metrics/anomalies.py, metrics/budgets.py) ---------------------------------
+# --- Alerting (metrics/alerting/anomalies.py, metrics/alerting/budgets.py) -------------------
 
 
 def positive_number(name: str, default: float, *, whole: bool = False) -> float:
@@ -296,28 +299,30 @@ OPENAI_API_BASE_URL = env.str("OPENAI_API_BASE_URL", default="https://api.openai
 ANTHROPIC_ADMIN_KEY = env.str("ANTHROPIC_ADMIN_KEY", default="")
 ANTHROPIC_API_BASE_URL = env.str("ANTHROPIC_API_BASE_URL", default="https://api.anthropic.com/v1/")
 
-# --- Pricing, carbon, remediation (metrics.pricing / carbon / remediation) ---------------
+# --- Pricing, carbon, remediation (metrics.economics.pricing / carbon, metrics.advice.remediation)
 # Remediation actions that a human approved are POSTed here, signed with HMAC-SHA256
 # (X-FinOps-Signature: sha256=HMAC(secret, timestamp + "." + body)). Empty URL: no executor.
 REMEDIATION_WEBHOOK_URL = env.str("REMEDIATION_WEBHOOK_URL", default="")
 REMEDIATION_WEBHOOK_SECRET = env.str("REMEDIATION_WEBHOOK_SECRET", default="")
 REMEDIATION_WEBHOOK_TIMEOUT = env.float("REMEDIATION_WEBHOOK_TIMEOUT", default=10.0)
-# The LiteLLM-proxy executor of remediation actions (metrics.remediation.LiteLLMExecutor).
+# The LiteLLM-proxy executor of remediation actions (metrics.advice.remediation.LiteLLMExecutor).
 LITELLM_PROXY_URL = env.str("LITELLM_PROXY_URL", default="")
 LITELLM_MASTER_KEY = env.str("LITELLM_MASTER_KEY", default="")
 # Days of spend compared before and after a remediation action ran.
 REMEDIATION_OUTCOME_DAYS = env.int("REMEDIATION_OUTCOME_DAYS", default=7)
-# Provider pulls failing this many times in a row raise a Slack alert (metrics.connector_status).
+# Provider pulls failing this many times in a row raise a Slack alert
+# (metrics.ledger.connector_status).
 CONNECTOR_ALERT_FAILURES = env.int("CONNECTOR_ALERT_FAILURES", default=3)
 # Self-hosted models (no EcoLogits provider): electricity mix zone (ISO 3166-1 alpha-3, or
 # WOR for the world average) and data-centre PUE/WUE used by the EcoLogits method.
 CARBON_SELF_HOSTED_ZONE = env.str("CARBON_SELF_HOSTED_ZONE", default="WOR")
 CARBON_SELF_HOSTED_PUE = env.float("CARBON_SELF_HOSTED_PUE", default=1.2)
-# The low end of self-hosted models' range (metrics.carbon): the best data centre assumed.
+# The low end of self-hosted models' range (metrics.economics.carbon): the best data centre assumed.
 CARBON_SELF_HOSTED_PUE_LOW = env.float("CARBON_SELF_HOSTED_PUE_LOW", default=1.1)
 CARBON_SELF_HOSTED_WUE = env.float("CARBON_SELF_HOSTED_WUE", default=0.5)
 
-# --- Billing imports: limits checked before any parser reads a file (metrics/sources/limits.py)
+# --- Billing imports: limits checked before any parser reads a file
+# (metrics/ledger/sources/limits.py)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=2 * 1024**3)  # as stored/uploaded
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=5 * 1000**3)
 INGEST_MAX_COMPRESSION_RATIO = env.int("INGEST_MAX_COMPRESSION_RATIO", default=200)
@@ -350,3 +355,25 @@ OB_SIGNING_KEY = env.str("OB_SIGNING_KEY", default="")  # Ed25519 private key, m
 OB_SIGNING_KEY_REQUIRED = env.bool("OB_SIGNING_KEY_REQUIRED", default=False)
 OB_ISSUER_NAME = env.str("OB_ISSUER_NAME", default="AI FinOps")
 PORTAL_SELF_SIGNUP = env.bool("PORTAL_SELF_SIGNUP", default=True)
+
+# --- Portal: learning (portal/conf.py checks the values when it reads them) ----------------
+# Share of a module quiz's questions to answer correctly (latest answers) to pass it.
+PORTAL_QUIZ_PASS_RATIO = env.str("PORTAL_QUIZ_PASS_RATIO", default="0.8")
+# Questions asked per quiz attempt (all of a module's when it has fewer).
+PORTAL_QUIZ_QUESTIONS = env.str("PORTAL_QUIZ_QUESTIONS", default="6")
+# How long before expiry a credential holder may re-take the exam to renew it.
+PORTAL_RENEWAL_WINDOW_DAYS = env.int("PORTAL_RENEWAL_WINDOW_DAYS", default=180)
+
+# --- Content in the repository (curriculum/content, portal/content/rubrics) ---------------
+CURRICULUM_CONTENT_DIR = Path(
+    env.str("CURRICULUM_CONTENT_DIR", default=str(BASE_DIR / "curriculum" / "content"))
+)
+RUBRIC_CONTENT_DIR = Path(
+    env.str("RUBRIC_CONTENT_DIR", default=str(BASE_DIR / "portal" / "content" / "rubrics"))
+)
+
+# --- Slack and advice fallbacks ------------------------------------------------------------
+# Alerts and remediation for a team with no slack_channel_id go here (empty: not posted).
+SLACK_ALERTS_CHANNEL = env.str("SLACK_ALERTS_CHANNEL", default="")
+# Overrides of the advice thresholds (metrics.advice.recommendations.workloads.AdviceConfig).
+ADVICE_THRESHOLDS: dict[str, Any] = {}

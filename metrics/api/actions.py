@@ -1,4 +1,4 @@
-"""Remediation actions (the Run stage): list, approve, reject, dry-run (metrics.remediation).
+"""Remediation actions (the Run stage): list, approve, reject, dry-run (metrics.advice.remediation).
 
 Everyone who sees an action's team sees the action and may dry-run it; approving and
 rejecting need the approve permission (FinOps admins) or being a lead of its team. An
@@ -16,16 +16,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.advice.remediation import action_approve, action_dry_run, action_reject, can_approve
 from metrics.api.common import (
     ERROR_403,
     ERROR_404,
     ERROR_409,
+    ListFilterSerializer,
     service_errors,
     user_label,
     visible,
 )
 from metrics.models import RemediationAction, Team
-from metrics.remediation import action_approve, action_dry_run, action_reject, can_approve
 
 
 class ActionSerializer(serializers.ModelSerializer[RemediationAction]):
@@ -67,10 +68,9 @@ class ActionSerializer(serializers.ModelSerializer[RemediationAction]):
         return request is not None and can_approve(request.user, obj)
 
 
-class ActionFilterSerializer(serializers.Serializer[Any]):
+class ActionFilterSerializer(ListFilterSerializer):
     status = serializers.ChoiceField(choices=RemediationAction.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=RemediationAction.Kind.choices, required=False)
-    team = serializers.SlugField(required=False, help_text="One team slug")
 
 
 class RejectSerializer(serializers.Serializer[Any]):
@@ -95,13 +95,7 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet[RemediationAction]):
             RemediationAction.objects.select_related("team", "approved_by"), self.request.user
         ).order_by("-proposed_at", "-pk")
         if self.action == "list":
-            params = ActionFilterSerializer(data=self.request.query_params)
-            params.is_valid(raise_exception=True)
-            for name in ("status", "kind"):
-                if name in params.validated_data:
-                    qs = qs.filter(**{name: params.validated_data[name]})
-            if "team" in params.validated_data:
-                qs = qs.filter(team__slug=params.validated_data["team"])
+            qs = ActionFilterSerializer(data=self.request.query_params).filter(qs)
         return qs
 
     @extend_schema(parameters=[ActionFilterSerializer])

@@ -1,6 +1,6 @@
 """Alerts (budget thresholds, forecasts, anomalies): list, acknowledge, snooze.
 
-Anyone who sees an alert's team may acknowledge or snooze it (metrics.alerts); alerts with
+Anyone who sees an alert's team may acknowledge or snooze it (metrics.alerting.alerts); alerts with
 no team (organization-wide) are for FinOps admins only.
 """
 
@@ -17,10 +17,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics.alerts import alert_acknowledge, alert_snooze
+from metrics.alerting.alerts import alert_acknowledge, alert_snooze
 from metrics.api.common import (
     ERROR_400,
     ERROR_404,
+    ListFilterSerializer,
     MoneyField,
     service_errors,
     user_label,
@@ -68,10 +69,9 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
         return data
 
 
-class AlertFilterSerializer(serializers.Serializer[Any]):
+class AlertFilterSerializer(ListFilterSerializer):
     status = serializers.ChoiceField(choices=Alert.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Alert.Kind.choices, required=False)
-    team = serializers.SlugField(required=False, help_text="One team slug")
 
 
 class SnoozeSerializer(serializers.Serializer[Any]):
@@ -106,13 +106,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
             Alert.objects.select_related("team", "acknowledged_by"), self.request.user
         ).order_by("-created_at", "-pk")
         if self.action == "list":
-            params = AlertFilterSerializer(data=self.request.query_params)
-            params.is_valid(raise_exception=True)
-            for name in ("status", "kind"):
-                if name in params.validated_data:
-                    qs = qs.filter(**{name: params.validated_data[name]})
-            if "team" in params.validated_data:
-                qs = qs.filter(team__slug=params.validated_data["team"])
+            qs = AlertFilterSerializer(data=self.request.query_params).filter(qs)
         return qs
 
     @extend_schema(parameters=[AlertFilterSerializer])

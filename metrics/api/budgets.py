@@ -2,7 +2,7 @@
 
 Who may do what: everyone reads the budgets of their teams; team leads create, change and
 delete the budgets of the teams they lead; FinOps admins (the budget model permissions)
-those of every team. Budget alerts are evaluated by the Celery job (metrics.budgets).
+those of every team. Budget alerts are evaluated by the Celery job (metrics.alerting.budgets).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics.alerting.budgets import DEFAULT_THRESHOLDS
 from metrics.api.common import MoneyField, TeamSlugField, visible
-from metrics.budgets import DEFAULT_THRESHOLDS
 from metrics.models import Budget, Team
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")

@@ -27,7 +27,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException
 
 from metrics import queries
-from metrics.forecast import month_bounds
+from metrics.economics.forecast import month_bounds
 from metrics.models import VIEW_ALL_SPEND, Team
 
 if TYPE_CHECKING:
@@ -231,6 +231,24 @@ class PeriodFilterSerializer(serializers.Serializer[Any]):
         attrs["model"] = attrs.get("model") or []
         attrs["team"] = attrs.get("team")
         return attrs
+
+
+class ListFilterSerializer(serializers.Serializer[Any]):
+    """The filters of the alert, recommendation and action lists: `status` and `kind`
+    (declared by each subclass with its model's choices) and one team."""
+
+    team = serializers.SlugField(required=False, help_text="One team slug")
+
+    def filter(self, qs: models.QuerySet[M]) -> models.QuerySet[M]:
+        """`qs` narrowed by the valid query parameters (invalid ones: 400)."""
+        self.is_valid(raise_exception=True)
+        data = self.validated_data
+        for name in ("status", "kind"):
+            if name in data:
+                qs = qs.filter(**{name: data[name]})
+        if "team" in data:
+            qs = qs.filter(team__slug=data["team"])
+        return qs
 
 
 # --- Output ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Remediation policies (the Run stage's rules, metrics.policies): FinOps admins only.
+"""Remediation policies (the Run stage's rules, metrics.advice.policies): FinOps admins only.
 
 A policy says when to propose an action (an anomaly, a budget threshold, a recommendation),
 what to propose, through which executor, and who may approve it (approvers by email; empty:
@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
+from metrics.advice.policies import policy_errors
 from metrics.api.common import NulSafeSlugRelatedField, TeamSlugField, json_without_nul
 from metrics.api.views import LedgerAdminPermission
 from metrics.models import RemediationPolicy
-from metrics.policies import policy_errors
 
 
 class PolicySerializer(serializers.ModelSerializer[RemediationPolicy]):

@@ -1,4 +1,4 @@
-"""Savings recommendations: list, dismiss with a reason (metrics.recommendations)."""
+"""Savings recommendations: list, dismiss with a reason (metrics.advice.recommendations)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.advice.recommendations.lifecycle import recommendation_dismiss
 from metrics.api.common import (
     ERROR_400,
     ERROR_404,
     ERROR_409,
+    ListFilterSerializer,
     MoneyField,
     service_errors,
     user_label,
     visible,
 )
 from metrics.models import Recommendation, Team
-from metrics.recommendations import recommendation_dismiss
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):
@@ -53,10 +54,9 @@ class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):
         return user_label(rec.dismissed_by)
 
 
-class RecommendationFilterSerializer(serializers.Serializer[Any]):
+class RecommendationFilterSerializer(ListFilterSerializer):
     status = serializers.ChoiceField(choices=Recommendation.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Recommendation.Kind.choices, required=False)
-    team = serializers.SlugField(required=False, help_text="One team slug")
 
 
 class DismissSerializer(serializers.Serializer[Any]):
@@ -75,13 +75,7 @@ class RecommendationViewSet(viewsets.ReadOnlyModelViewSet[Recommendation]):
             Recommendation.objects.select_related("team", "dismissed_by"), self.request.user
         ).order_by(Cast("estimated_monthly_saving", FloatField()).desc(), "pk")
         if self.action == "list":
-            params = RecommendationFilterSerializer(data=self.request.query_params)
-            params.is_valid(raise_exception=True)
-            for name in ("status", "kind"):
-                if name in params.validated_data:
-                    qs = qs.filter(**{name: params.validated_data[name]})
-            if "team" in params.validated_data:
-                qs = qs.filter(team__slug=params.validated_data["team"])
+            qs = RecommendationFilterSerializer(data=self.request.query_params).filter(qs)
         return qs
 
     @extend_schema(parameters=[RecommendationFilterSerializer])

@@ -31,7 +31,7 @@ from metrics.api.common import (
     TeamParam,
     visible,
 )
-from metrics.csv_safety import csv_safe
+from metrics.ledger.csv_safety import csv_safe
 from metrics.models import CostRecord, Team
 
 # (CSV header, queryset path), in CSV column order.

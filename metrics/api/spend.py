@@ -136,7 +136,9 @@ class SpendOutputSerializer(serializers.Serializer[Any]):
     by_application = BreakdownSerializer(many=True)
     daily = DailySerializer(many=True)
     usage = serializers.DictField(child=RatioField(), help_text="Token, request, GPU sums")
-    kpis = KpiSerializer(help_text="Unit KPIs with matched numerators (DESIGN.md)")
+    kpis = KpiSerializer(
+        help_text="Unit KPIs with matched numerators (docs/definitions.md#matched-numerators)"
+    )
     kpi_coverage = KpiCoverageSerializer(help_text="Share of the scope's cost each KPI covers")
     carbon_g = CarbonSerializer(
         allow_null=True,

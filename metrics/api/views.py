@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,12 +17,11 @@ from metrics.api.budgets import (
     forecast_budget,
 )
 from metrics.api.common import ERROR_400, ERROR_404, TeamSlugField
-from metrics.budgets import local_today
-from metrics.forecast import forecast_month_end
-from metrics.ingest import import_precheck, job_rows_done, store_upload
+from metrics.economics.forecast import forecast_month_end
+from metrics.ledger.ingest import import_precheck, job_rows_done, store_upload
+from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.registry import SOURCES
 from metrics.models import AllocationRule, ImportBatch, ImportJob, Team
-from metrics.sources.base import IngestError
-from metrics.sources.registry import SOURCES
 from metrics.tasks import queue_import
 
 
@@ -50,11 +48,12 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet[Team]):
     @action(detail=True, methods=["get"])
     def forecast(self, request: Request, slug: str | None = None, **kwargs: object) -> Response:
         """Month-end spend forecast of the team (expected, with a low-high range) and how it
-        compares with the team's budget in that currency (metrics.forecast explains how)."""
+        compares with the team's budget in that currency (metrics.economics.forecast explains
+        how)."""
         team = self.get_object()
         params = ForecastParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        as_of = params.validated_data.get("as_of") or local_today(team, timezone.now())
+        as_of = params.validated_data.get("as_of") or team.local_today()
         currency = params.validated_data.get("currency")
         found = forecast_month_end([team.pk], as_of, currency=currency).get(team.pk)
         payload = {

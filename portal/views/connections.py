@@ -1,5 +1,5 @@
 """Provider connections for FinOps admins: each pull's last success, last error, failures in
-a row and next run (metrics.connector_status)."""
+a row and next run (metrics.ledger.connector_status)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from metrics.connector_status import connections
+from metrics.ledger.connector_status import connections
 
 VIEW = "metrics.view_connectorstatus"
 

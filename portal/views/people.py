@@ -6,12 +6,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from curriculum.models import Module
 from portal import learning
 from portal.accounts import AccountError, user_invite
 from portal.credentials import can_revoke
@@ -27,21 +26,17 @@ from portal.views import signed_in
 def people_list(request: HttpRequest) -> HttpResponse:
     if not can_view_people(request.user):
         raise PermissionDenied
-    required = Module.objects.published().filter(required_for_exam=True).count()
-    people = (
+    people = list(
         learners(people_visible_to(request.user))
-        .annotate(
-            modules_done=Count(
-                "module_progress__module",
-                filter=Q(module_progress__completed_at__isnull=False),
-                distinct=True,
-            )
-        )
         .prefetch_related(
             Prefetch("credentials", queryset=Credential.objects.select_related("exam"))
         )
         .order_by("last_name", "first_name", "email")
     )
+    counts = learning.required_modules_done(person.pk for person in people)
+    for person in people:
+        person.modules_done = counts.of(person.pk).done  # type: ignore[attr-defined]
+    required = counts.total
     return render(
         request,
         "portal/people/list.html",

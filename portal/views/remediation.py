@@ -1,6 +1,6 @@
 """The Run stage in the portal: remediation actions of the caller's teams (all of them for
 FinOps admins) with their expected effect, dry run, result and outcome; Approve and Reject
-for the people allowed (metrics.remediation decides); the policies, for FinOps admins."""
+for the people allowed (metrics.advice.remediation decides); the policies, for FinOps admins."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from metrics.models import VIEW_ALL_SPEND, RemediationAction, RemediationPolicy, Team
-from metrics.remediation import (
+from metrics.advice.remediation import (
     action_approve,
     action_label,
     action_reject,
     can_approve,
     executor_unavailable,
 )
+from metrics.models import VIEW_ALL_SPEND, RemediationAction, RemediationPolicy, Team
 
 POLICY_VIEW = "metrics.view_remediationpolicy"
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from metrics import dashboards
 from metrics.api.records import csv_stream
-from metrics.carbon import LATENCY_ASSUMPTION
+from metrics.economics.carbon import LATENCY_ASSUMPTION
 from metrics.models import VIEW_ALL_SPEND, CostRecord, Team
 from metrics.queries import FIRST_DAY, LAST_DAY, CostColumn, ScopeError, SpendQuery, scope_for
 from portal import charts

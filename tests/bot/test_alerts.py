@@ -262,7 +262,7 @@ def test_link_button_is_acknowledged(client, slack, django_capture_on_commit_cal
 def test_one_anomaly_one_message_with_the_model_breakdown(fake_slack, teams):
     from datetime import timedelta
 
-    from metrics.anomalies import anomalies_detect
+    from metrics.alerting.anomalies import anomalies_detect
     from metrics.models import DailyCost
 
     team = teams["ml-platform"]
@@ -341,7 +341,7 @@ def test_a_snoozed_alert_that_wakes_up_updates_the_message_and_tells_the_team(
 
     from django.utils import timezone
 
-    from metrics.alerts import alerts_wake_snoozed
+    from metrics.alerting.alerts import alerts_wake_snoozed
 
     assert alerts_post() == 1
     alert.refresh_from_db()

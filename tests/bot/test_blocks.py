@@ -4,24 +4,13 @@ import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from bot.blocks import (
-    ActionCard,
-    AlertCard,
-    HomeData,
-    HomeTeam,
-    NudgeCard,
-    WeeklySummary,
-    alert_blocks,
-    answer_blocks,
-    answer_summary,
-    answer_text,
-    carbon_range,
-    esc,
-    home_view,
-    money,
-    nudge_blocks,
-    weekly_summary_blocks,
-)
+from bot.blocks.alert_cards import ActionCard, AlertCard, alert_blocks
+from bot.blocks.answers import answer_blocks, answer_summary, answer_text
+from bot.blocks.home_tab import HomeData, HomeTeam, home_view
+from bot.blocks.kit import esc
+from bot.blocks.nudge_cards import NudgeCard, nudge_blocks
+from bot.blocks.weekly_card import WeeklySummary, weekly_summary_blocks
+from bot.format import carbon_range, money
 from bot.question import TeamName, Vocabulary, parse_question
 from bot.services import Answer, BudgetStatus
 from metrics.queries import Breakdown, Scope, SpendQuery, SpendReport

@@ -539,7 +539,7 @@ def ask_answer(asker, text):
     from django.contrib.auth.models import User
 
     user = User.objects.get(email=EMAILS[asker])
-    from bot.blocks import answer_text
+    from bot.blocks.answers import answer_text
 
     answer = answer_question(user=user, text=text, today=TODAY, slack_user_id=USERS[asker])
     return answer, answer_text(answer)

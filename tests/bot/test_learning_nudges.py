@@ -8,7 +8,11 @@ from django_celery_beat.models import PeriodicTask
 
 from bot.learning_nudges import LearningStatus, learning_nudges_send, learning_status
 from bot.models import Nudge, NudgeKind, NudgeMute
+from curriculum.models import Exam
+from curriculum.services import curriculum_sync
 from tests.bot.limits import assert_within_slack_limits
+from tests.curriculum.conftest import module_body, module_text, write_curriculum
+from tests.portal.conftest import TEST_KEY, complete_module, take_exam
 
 NOW = datetime(2026, 10, 20, 14, 0, tzinfo=UTC)  # a Tuesday: working hours in UTC, Europe, US
 
@@ -85,3 +89,51 @@ def test_credential_expiring_within_30_days_is_sent_once(fake_slack, statuses):
     )
     night = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
     assert learning_nudges_send(now=night).skipped == {"quiet hours": 1}
+
+
+# --- Real learners (the real portal.learning and credentials, no stand-in status) ------------
+
+
+@pytest.fixture
+def learners(settings, fake_slack, slack_people, tmp_path):
+    """alice behind (alpha of the two required modules done), dan enrolled (alpha started,
+    nothing complete), lead certified (both done, exam passed); everyone else never started.
+    gamma is an optional module (not required for the exam) that alice also completed."""
+    settings.OB_SIGNING_KEY = TEST_KEY
+    content = write_curriculum(tmp_path / "content")
+    (content / "modules" / "03-gamma.md").write_text(
+        module_text("gamma", 3, module_body("gamma"), required_for_exam="false")
+    )
+    (content / "quizzes" / "gamma.yaml").write_text(
+        (content / "quizzes" / "alpha.yaml").read_text().replace("alpha", "gamma")
+    )
+    curriculum_sync(content_dir=content)
+    alice, dan, lead = (slack_people[who] for who in ("engineer", "teammate", "lead"))
+    complete_module(alice, "alpha")
+    complete_module(alice, "gamma")
+    complete_module(dan, "alpha", quiz=False)  # every section read, the quiz not passed
+    complete_module(lead, "alpha")
+    complete_module(lead, "beta")
+    assert take_exam(lead, Exam.objects.get(), correct=10, now=NOW - timedelta(days=1)).passed
+    return slack_people
+
+
+def test_learning_status_of_real_learners(learners):
+    # the optional module counts neither as done nor as left
+    assert learning_status(learners["engineer"], NOW) == LearningStatus(1, 1)
+    assert learning_status(learners["teammate"], NOW) == LearningStatus(0, 2)
+    lead = learning_status(learners["lead"], NOW)
+    assert (lead.modules_done, lead.modules_left) == (2, 0)
+    assert lead.credential_expires is not None and lead.credential_expires > NOW
+    assert learning_status(learners["outsider"], NOW) == LearningStatus(0, 2)
+
+
+def test_only_the_learner_who_is_behind_gets_a_nudge(learners, fake_slack):
+    run = learning_nudges_send(now=NOW)
+    # alice is behind; dan has completed nothing yet; the lead is certified for years
+    assert run.sent == 1
+    (dm,) = fake_slack.of("chat.postMessage")
+    assert dm["channel"] == "DALICE"
+    assert dm["text"] == "1 module left before certification"
+    complete_module(learners["engineer"], "beta")  # done: nothing more to say
+    assert learning_nudges_send(now=NOW + timedelta(days=2)).sent == 0

@@ -2,13 +2,12 @@
 only on change) and the App Home tab."""
 
 import json
-import sys
 import threading
-import types
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
@@ -16,9 +15,12 @@ from bot.home import home_publish
 from bot.models import Delivery, Nudge, NudgeMute
 from bot.nudges import NudgePolicy, NudgeState, decide, nudges_send
 from bot.summaries import weekly_summaries_post
+from curriculum.services import curriculum_sync
 from metrics.models import Alert, Recommendation
 from tests.bot.conftest import action_body, dollars, event_body, expected, post_signed
 from tests.bot.limits import assert_within_slack_limits
+from tests.curriculum.conftest import write_curriculum
+from tests.portal.conftest import complete_module
 
 D = datetime.fromisoformat
 
@@ -113,15 +115,25 @@ def test_weekly_summary_through_the_celery_task(slack, channels, monkeypatch):
     assert Delivery.objects.get(key__startswith="weekly:").status == Delivery.Status.SENT
 
 
-def test_weekly_summary_includes_learning_when_the_portal_offers_it(slack, channels, monkeypatch):
-    portal_learning = types.ModuleType("portal.learning")
-    portal_learning.team_learning_summary = lambda team: "4 of 10 modules done, 1 credential earned"
-    portal_learning.user_learning_summary = lambda user: "2 modules left before certification"
-    monkeypatch.setitem(sys.modules, "portal.learning", portal_learning)
+@pytest.fixture
+def curriculum(db, tmp_path):
+    """Two required modules (alpha, beta) from the curriculum tests' content."""
+    curriculum_sync(content_dir=write_curriculum(tmp_path / "content"))
+
+
+def test_weekly_summary_and_home_tab_show_the_real_learning_progress(slack, channels, curriculum):
+    # The real portal.learning (no stand-in): alice completed alpha, dan completed both.
+    alice = User.objects.get(email="alice@example.com")
+    dan = User.objects.get(email="dan@example.com")
+    complete_module(alice, "alpha")
+    complete_module(dan, "alpha")
+    complete_module(dan, "beta")
     weekly_summaries_post(now=at("2026-10-19 07:05"))
-    assert "4 of 10 modules done, 1 credential earned" in json.dumps(
-        slack.of("chat.postMessage")[0]["blocks"]
-    )
+    flat = json.dumps(slack.of("chat.postMessage")[0]["blocks"])
+    assert "3 modules completed across 3 people, 0 valid credentials" in flat
+    home_publish(slack_user_id="UALICE")
+    (publish,) = slack.of("views.publish")
+    assert "1 of 2 modules done" in json.dumps(publish["view"]["blocks"])
 
 
 def test_a_failed_summary_is_recorded_and_retried(slack, channels):

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from bot.alerting import alerts_post
 from bot.remediation import actions_post
+from metrics.advice.policies import policies_evaluate_recommendations
+from metrics.advice.remediation import actions_measure_outcomes
 from metrics.models import (
     Alert,
     DailyCost,
@@ -20,8 +22,6 @@ from metrics.models import (
     RemediationAction,
     RemediationPolicy,
 )
-from metrics.policies import policies_evaluate_recommendations
-from metrics.remediation import actions_measure_outcomes
 from metrics.tasks_alerting import detect_anomalies
 from tests.bot.conftest import action_body, post_signed
 from tests.fakes.litellm import FakeLiteLLM

@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, date
 
-from bot.blocks import answer_blocks, answer_text
+from bot.blocks.answers import answer_blocks, answer_text
 from bot.services import answer_question
 from tests.bot.conftest import TODAY, dollars, expected
 

@@ -34,9 +34,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from curriculum.content_loader import CONTENT_DIR
-from metrics.demo import seed_usage
-from metrics.export import COLUMN_NAMES
+from metrics.ledger.export import COLUMN_NAMES
 from metrics.models import CostRecord
+from metrics.synthetic.demo import seed_usage
 from portal.demo import seed_people
 from tests.conftest import SHARED
 

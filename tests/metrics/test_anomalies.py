@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from metrics.alerts import alert_snooze
-from metrics.anomalies import AnomalyRule, anomalies_detect, robust_zscore, score, score_spend
+from metrics.alerting.alerts import alert_snooze
+from metrics.alerting.anomalies import (
+    AnomalyRule,
+    anomalies_detect,
+    robust_zscore,
+    score,
+    score_spend,
+)
 from metrics.models import Alert
 from metrics.tasks_alerting import detect_anomalies, single_run
 from tests.factories import DailyCostFactory

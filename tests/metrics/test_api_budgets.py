@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from metrics.forecast import forecast_month_end
-from metrics.ingest import rebuild_rollups
+from metrics.economics.forecast import forecast_month_end
+from metrics.ledger.ingest import rebuild_rollups
 from metrics.models import Budget
 from tests.metrics.test_api_world import batch, record
 

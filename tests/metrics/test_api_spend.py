@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics.forecast import month_bounds
-from metrics.ingest import rebuild_rollups
+from metrics.economics.forecast import month_bounds
+from metrics.ledger.ingest import rebuild_rollups
 from tests.metrics.test_api_world import DAY, batch, record
 
 D1 = DAY + timedelta(days=1)

@@ -5,7 +5,7 @@ an amount that appears nowhere else, so a leak shows up as a substring of a resp
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from metrics.ingest import rebuild_rollups
+from metrics.ledger.ingest import rebuild_rollups
 from metrics.models import (
     Alert,
     AllocationRule,

@@ -11,13 +11,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from metrics.alerts import (
+from metrics.alerting.alerts import (
     alert_acknowledge,
     alert_snooze,
     alerts_create_once,
     alerts_wake_snoozed,
 )
-from metrics.budgets import budgets_evaluate, budgets_evaluate_now
+from metrics.alerting.budgets import budgets_evaluate, budgets_evaluate_now
 from metrics.models import Alert, Budget, DailyCost
 from metrics.tasks_alerting import evaluate_budgets, single_run, wake_snoozed_alerts
 from tests.factories import DailyCostFactory
@@ -264,7 +264,7 @@ def test_two_workers_at_once_create_each_alert_once(teams, monkeypatch):
         created.append(len(mine))
         return mine
 
-    monkeypatch.setattr("metrics.budgets.alerts_create_once", counted)
+    monkeypatch.setattr("metrics.alerting.budgets.alerts_create_once", counted)
     for team in teams.values():
         budget(team, "100", thresholds=[10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
         spend_daily(team, date(2026, 6, 1), JUNE_10, 12)  # 120 %: every threshold

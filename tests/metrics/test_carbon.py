@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from ecologits.tracers.utils import llm_impacts
 
-from metrics.carbon import (
+from metrics.economics.carbon import (
     carbon_backfill,
     carbon_fill_rollups,
     coefficients_for,
     estimate,
     normalize_model,
 )
-from metrics.ingest import rebuild_rollups
+from metrics.ledger.ingest import rebuild_rollups
 from metrics.models import DailyCost, ModelPrice
 from tests.factories import DailyCostFactory
 
@@ -122,7 +122,7 @@ def test_self_hosted_models_get_a_range_and_the_latency_assumption_is_stated(db,
     from ecologits.electricity_mix_repository import electricity_mixes
     from ecologits.impacts.llm import compute_llm_impacts
 
-    from metrics.carbon import LATENCY_ASSUMPTION
+    from metrics.economics.carbon import LATENCY_ASSUMPTION
 
     ModelPrice.objects.create(
         provider="meta",

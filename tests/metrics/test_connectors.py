@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from django.core.cache import cache
 
-from metrics.connectors import anthropic as anthropic_connector
-from metrics.connectors import bundle, count_results, day_window
-from metrics.connectors import openai as openai_connector
-from metrics.connectors.http import ProviderClient, ProviderError
-from metrics.sources import anthropic as anthropic_parser
-from metrics.sources import openai as openai_parser
+from metrics.ledger.connectors import anthropic as anthropic_connector
+from metrics.ledger.connectors import bundle, count_results, day_window
+from metrics.ledger.connectors import openai as openai_connector
+from metrics.ledger.connectors.http import ProviderClient, ProviderError
+from metrics.ledger.sources import anthropic as anthropic_parser
+from metrics.ledger.sources import openai as openai_parser
 from tests.fakes.providers import FIXTURES, FakeProviders
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
@@ -247,7 +247,7 @@ def test_pull_task_does_not_overlap_a_running_pull(fake, caplog, monkeypatch):
 def test_pull_task_with_no_rows_imports_nothing(fake, caplog, monkeypatch):
     from metrics.tasks import pull_openai
 
-    monkeypatch.setattr("metrics.ingest.billing_import_bytes", _must_not_run)
+    monkeypatch.setattr("metrics.ledger.ingest.billing_import_bytes", _must_not_run)
     with caplog.at_level(logging.INFO, logger="metrics.tasks"):
         pull_openai("2024-01-01", "2024-01-03")  # before the recorded pages
     assert "no usage or cost rows" in caplog.text
@@ -269,11 +269,11 @@ def _must_not_run(*args, **kwargs):
 def test_one_failing_endpoint_does_not_discard_the_others_and_is_reported(
     fake, media, settings, waits, monkeypatch
 ):
-    from metrics.connector_status import connections
+    from metrics.ledger.connector_status import connections
     from metrics.models import Alert, CostRecord, ImportBatch
     from metrics.tasks import pull_openai
 
-    monkeypatch.setattr("metrics.connectors.http.time.sleep", waits.append, raising=False)
+    monkeypatch.setattr("metrics.ledger.connectors.http.time.sleep", waits.append, raising=False)
     fake.path_status["/openai/v1/organization/usage/images"] = 500
     pull_openai("2025-03-03", "2025-03-10")
     # The costs and the completions were imported although images failed.
@@ -301,7 +301,7 @@ def test_one_failing_endpoint_does_not_discard_the_others_and_is_reported(
 
 @pytest.mark.django_db
 def test_connections_page_for_finops_admins(client, people):
-    from metrics.connector_status import record_failure, record_success
+    from metrics.ledger.connector_status import record_failure, record_success
 
     record_success("openai", "costs", 12)
     record_failure("openai", "usage/images", "ProviderError: GET .../usage/images: 500")

@@ -1,5 +1,5 @@
 """Formula injection (#12): every CSV the product writes neutralizes text that a spreadsheet
-would run (= + - @ tab CR), with one function, metrics.csv_safety; money stays exact and the
+would run (= + - @ tab CR), with one function, metrics.ledger.csv_safety; money stays exact and the
 FOCUS export still reads back exactly."""
 
 import csv
@@ -9,9 +9,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics.csv_safety import csv_safe, csv_unsafe
-from metrics.export import focus_export
-from metrics.ingest import billing_import
+from metrics.ledger.csv_safety import csv_safe, csv_unsafe
+from metrics.ledger.export import focus_export
+from metrics.ledger.ingest import billing_import
 from metrics.models import CostRecord
 from tests.metrics.test_api_world import DAY, batch, record
 from tests.metrics.test_export import fresh_ledger

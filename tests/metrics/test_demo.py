@@ -2,8 +2,8 @@ import io
 
 from django.db.models import Sum
 
-from metrics.demo import seed_usage
 from metrics.models import CostRecord, DailyCost, ImportBatch
+from metrics.synthetic.demo import seed_usage
 from portal.demo import seed_people
 
 
@@ -25,8 +25,8 @@ def test_demo_usage_is_allocated_and_idempotent(db, settings, tmp_path):
 
 
 def test_demo_ships_two_policies_and_one_proposed_action(db, settings, tmp_path):
-    from metrics.demo import seed_run_stage
     from metrics.models import RemediationAction, RemediationPolicy
+    from metrics.synthetic.demo import seed_run_stage
 
     settings.MEDIA_ROOT = tmp_path
     seed_people()

@@ -15,12 +15,12 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics import export
-from metrics.csv_safety import csv_unsafe
-from metrics.export import COLUMN_NAMES, ExportError, focus_export
-from metrics.ingest import billing_import
+from metrics.ledger import export
+from metrics.ledger.csv_safety import csv_unsafe
+from metrics.ledger.export import COLUMN_NAMES, ExportError, focus_export
+from metrics.ledger.ingest import billing_import
+from metrics.ledger.sources.focus import COLUMNS as IMPORTED
 from metrics.models import CostRecord, DailyCost, ImportBatch, Team
-from metrics.sources.focus import COLUMNS as IMPORTED
 
 OFFICIAL = "data/billing/focus_sample_1.0_official.csv"
 MONEY = {name for name, kind in export.COLUMNS if kind == "money"}
@@ -80,7 +80,7 @@ def test_official_sample_keeps_rows_and_totals(db, shared_dir, tmp_path, setting
 
 
 # Columns where the export fills in or normalizes what the source left out or spelled
-# otherwise (metrics.export.focus_frame), each with the check that the change is that one.
+# otherwise (metrics.ledger.export.focus_frame), each with the check that the change is that one.
 def _blank(v1, v2):
     return v1 in ("", None)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from metrics.forecast import (
+from metrics.economics.forecast import (
     Forecast,
     forecast_month_end,
     month_bounds,

@@ -16,7 +16,7 @@ from django.db import connection
 
 from bench.focusgen import write_focus_csv
 from config.celery import app as celery_app
-from metrics.ingest import billing_import, import_job_run, job_rows_done
+from metrics.ledger.ingest import billing_import, import_job_run, job_rows_done
 from metrics.models import CostRecord, DailyCost, ImportBatch, ImportJob
 from metrics.tasks import import_file
 from tests.test_worker import REPO, database_url_of_test_db

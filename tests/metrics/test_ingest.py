@@ -11,10 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from metrics.ingest import billing_import, expand_paths
+from metrics.ledger.ingest import billing_import, expand_paths
+from metrics.ledger.sources.base import IngestError
 from metrics.models import AllocationRule, CostRecord, DailyCost, ImportBatch
 from metrics.services import ledger_reallocate
-from metrics.sources.base import IngestError
 
 HEADER = (
     "BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,"
@@ -312,7 +312,7 @@ def test_rollups_cover_files_without_a_billing_account(db, shared_dir):
 
 def test_separate_exports_of_one_account_do_not_replace_each_other(db, tmp_path):
     """OpenAI's usage and costs pages share the account; REPLACE_SCOPE keeps both."""
-    from metrics.sources import openai as openai_source
+    from metrics.ledger.sources import openai as openai_source
 
     if not getattr(openai_source, "REPLACE_SCOPE", None):
         pytest.skip("the OpenAI parser declares no REPLACE_SCOPE")

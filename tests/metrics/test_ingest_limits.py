@@ -16,9 +16,9 @@ from django.db import connection
 from django.test import RequestFactory
 from rest_framework.test import force_authenticate
 
-from metrics.ingest import billing_import
+from metrics.ledger.ingest import billing_import
+from metrics.ledger.sources.base import IngestError
 from metrics.models import AllocationRule, CostRecord, ImportBatch
-from metrics.sources.base import IngestError
 from tests.metrics.test_ledger_api import upload
 
 HEADER = (

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from metrics.kpis import gpu_cold_start_cost
+from metrics.economics.kpis import gpu_cold_start_cost
 
 
 def windows(resource, start, count, minutes, cost, utilization=None):

@@ -4,9 +4,9 @@ application allocation rules (which win), with the key kept for tooltips and CSV
 import json
 from pathlib import Path
 
-from metrics.ingest import billing_import
+from metrics.ledger.ingest import billing_import
+from metrics.ledger.names import application_names_refresh
 from metrics.models import AllocationRule, ApplicationName
-from metrics.names import application_names_refresh
 from metrics.queries import readable_name, readable_names
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "billing"

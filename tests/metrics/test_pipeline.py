@@ -12,22 +12,24 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from metrics.locks import job_lock, release
+from metrics.ledger.locks import job_lock, release
 from metrics.models import CostRecord, DailyCost
 from tests.metrics.test_pricing import import_lines, line, price
 
 REPO = Path(__file__).resolve().parent.parent.parent
 # The ledger: what an import, a re-pricing or a re-allocation runs.
 LEDGER = [
-    "metrics/ingest.py",
-    "metrics/pricing.py",
-    "metrics/carbon.py",
-    "metrics/rollups.py",
+    "metrics/ledger/ingest.py",
+    "metrics/economics/pricing.py",
+    "metrics/economics/carbon.py",
+    "metrics/ledger/rollups.py",
     "metrics/services.py",
-    "metrics/allocation.py",
-    "metrics/locks.py",
-    "metrics/names.py",
-    *sorted(str(p.relative_to(REPO)) for p in (REPO / "metrics" / "sources").glob("*.py")),
+    "metrics/ledger/allocation.py",
+    "metrics/ledger/locks.py",
+    "metrics/ledger/names.py",
+    *sorted(
+        str(p.relative_to(REPO)) for p in (REPO / "metrics" / "ledger" / "sources").glob("*.py")
+    ),
 ]
 
 

@@ -8,10 +8,15 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from metrics.budgets import budgets_evaluate
+from metrics.advice.policies import policies_evaluate_alerts
+from metrics.advice.remediation import (
+    action_approve,
+    action_propose,
+    action_run,
+    executor_unavailable,
+)
+from metrics.alerting.budgets import budgets_evaluate
 from metrics.models import Budget, DailyCost, RemediationAction, RemediationPolicy
-from metrics.policies import policies_evaluate_alerts
-from metrics.remediation import action_approve, action_propose, action_run, executor_unavailable
 from tests.fakes.litellm import FakeLiteLLM
 
 MASTER = "sk-master-test"

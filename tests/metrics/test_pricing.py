@@ -11,9 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from metrics.ingest import billing_import
-from metrics.models import CostRecord, DailyCost, GpuRate, ModelPrice
-from metrics.pricing import (
+from metrics.economics.pricing import (
     DEFAULT_CATALOG,
     CatalogError,
     connect_signals,
@@ -23,6 +21,8 @@ from metrics.pricing import (
     usage_cost,
     what_if,
 )
+from metrics.ledger.ingest import billing_import
+from metrics.models import CostRecord, DailyCost, GpuRate, ModelPrice
 from metrics.services import ledger_reprice, ledger_reprice_batch
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "billing"

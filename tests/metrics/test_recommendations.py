@@ -11,15 +11,15 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from metrics.ingest import billing_import
-from metrics.models import DailyCost, ModelPrice, Recommendation
-from metrics.recommendations import (
-    AdviceConfig,
+from metrics.advice.recommendations.lifecycle import (
     recommendation_dismiss,
     recommendation_refresh,
     recommendations_find,
     suggested_action,
 )
+from metrics.advice.recommendations.workloads import AdviceConfig
+from metrics.ledger.ingest import billing_import
+from metrics.models import DailyCost, ModelPrice, Recommendation
 
 D = Decimal
 AS_OF = date(2025, 4, 1)

@@ -10,8 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
-from metrics.models import RemediationAction
-from metrics.remediation import (
+from metrics.advice.remediation import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     action_approve,
@@ -22,6 +21,7 @@ from metrics.remediation import (
     sign,
     verify_signature,
 )
+from metrics.models import RemediationAction
 
 SECRET = "whsec-test-0123456789"
 PARAMS = {"application_key": "bot", "from_model": "gpt-4o", "to_model": "gpt-4o-mini"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db.models import Sum
 
-from metrics.ingest import billing_import
+from metrics.ledger.ingest import billing_import
 from metrics.models import CostRecord, DailyCost
 
 

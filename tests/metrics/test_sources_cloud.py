@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.sources import aws_cur, azure, gcp, oci, registry
-from metrics.sources.base import LEDGER_COLUMNS, IngestError
+from metrics.ledger.sources import aws_cur, azure, gcp, oci, registry
+from metrics.ledger.sources.base import LEDGER_COLUMNS, IngestError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "billing"
 AWS_SAMPLE = "data/billing/aws_cur_v1_sample_focus_converters.csv"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from metrics.ingest import rebuild_rollups
+from metrics.ledger.ingest import rebuild_rollups
 from metrics.models import CostRecord, ImportBatch
 
 FIRST = date(2026, 9, 1)
@@ -113,7 +113,7 @@ def build_ledger(teams) -> dict[str, object]:
         day += timedelta(days=1)
     CostRecord.objects.bulk_create(rows)
     rebuild_rollups({r.day for r in rows})
-    from metrics.names import application_names_refresh
+    from metrics.ledger.names import application_names_refresh
 
     application_names_refresh(batch_id=batch.pk)
     return {"batch": batch, "rows": len(rows)}

@@ -36,7 +36,7 @@ PASSWORDS = {
 @pytest.fixture
 def demo(settings):
     """The real curriculum, the demo people and learners, two weeks of demo spend."""
-    from metrics.demo import seed_usage
+    from metrics.synthetic.demo import seed_usage
 
     curriculum_sync()
     seed_people()

@@ -105,8 +105,9 @@ def test_hr_confirms_or_overrides_each_level_with_a_note(certified, rubric, peop
         by=people["hr"],
     )
     rows = levels_of(evaluation)
-    assert rows["visibility"].level == "expert" and rows["visibility"].overridden
-    assert rows["economics"].level == "advanced" and not rows["economics"].overridden
+    # the reviewer overrode the proposal for visibility and kept it for economics
+    assert rows["visibility"].level == "expert" != rows["visibility"].proposed_level
+    assert rows["economics"].level == "advanced" == rows["economics"].proposed_level
     evaluation.refresh_from_db()
     assert evaluation.recommendation == "strong_yes"
 

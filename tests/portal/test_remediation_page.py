@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from metrics.advice.remediation import action_propose
 from metrics.models import RemediationAction, RemediationPolicy
-from metrics.remediation import action_propose
 
 
 @pytest.fixture

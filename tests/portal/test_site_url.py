@@ -14,12 +14,21 @@ from tests.test_foundation import PROD_ENV, run_manage
 SITE = "http://demo.example.test:8765"
 
 
-def test_demo_derives_site_url_from_its_port_unless_the_environment_sets_it(monkeypatch):
-    monkeypatch.delenv("SITE_URL", raising=False)
+def test_demo_derives_site_url_from_its_port_unless_the_environment_sets_it(settings):
+    settings.SITE_URL_FROM_ENV = False
     assert demo_site_url("127.0.0.1", 8001) == "http://127.0.0.1:8001"
     assert demo_site_url("0.0.0.0", 8002) == "http://127.0.0.1:8002"
-    monkeypatch.setenv("SITE_URL", "https://finops.example.com/")
+    settings.SITE_URL_FROM_ENV, settings.SITE_URL = True, "https://finops.example.com/"
     assert demo_site_url("127.0.0.1", 8001) == "https://finops.example.com"
+
+
+def test_site_url_from_env_follows_the_environment(monkeypatch):
+    from tests.test_foundation import run_manage as run
+
+    probe = "from django.conf import settings; print(settings.SITE_URL_FROM_ENV)"
+    assert run("shell", "-c", probe, drop=("SITE_URL",)).stdout.split()[-1] == "False"
+    set_ = run("shell", "-c", probe, env_extra={"SITE_URL": "https://finops.example.com"})
+    assert set_.stdout.split()[-1] == "True"
 
 
 def test_demo_command_seeds_with_the_site_url_of_its_port(monkeypatch):
@@ -30,7 +39,7 @@ def test_demo_command_seeds_with_the_site_url_of_its_port(monkeypatch):
     from portal.management.commands import demo
 
     seen = []
-    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.setattr(settings, "SITE_URL_FROM_ENV", False)
     monkeypatch.setattr(
         demo, "call_command", lambda name, **kw: seen.append((name, settings.SITE_URL))
     )

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.export import FOCUS_VERSION, ExportError, focus_export
+from metrics.ledger.export import FOCUS_VERSION, ExportError, focus_export
 
 
 def _date(value: str) -> date:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.generator import generate
+from metrics.synthetic.generator import generate
 
 
 class Command(BaseCommand):

@@ -8,10 +8,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from tqdm import tqdm
 
-from metrics.ingest import ImportResult, billing_import, describe, expand_paths, job_rows_done
+from metrics.ledger.ingest import (
+    ImportResult,
+    billing_import,
+    describe,
+    expand_paths,
+    job_rows_done,
+)
+from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.registry import SOURCES
 from metrics.models import ImportJob
-from metrics.sources.base import IngestError
-from metrics.sources.registry import SOURCES
 
 
 class Command(BaseCommand):

@@ -26,9 +26,8 @@ def port_is_free(host: str, port: int) -> bool:
 def demo_site_url(host: str, port: int) -> str:
     """The address links should carry for a demo on host:port: SITE_URL when the environment
     (or .env) sets it, otherwise http://host:port (a wildcard host becomes 127.0.0.1)."""
-    explicit = os.environ.get("SITE_URL", "").strip()
-    if explicit:
-        return explicit.rstrip("/")
+    if settings.SITE_URL_FROM_ENV:
+        return str(settings.SITE_URL).rstrip("/")
     shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
     return f"http://{shown}:{port}"
 

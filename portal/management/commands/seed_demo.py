@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def _extensions(self) -> list[Any]:
         """Demo data of later features (usage, learners, rubrics) plug in here."""
-        from metrics.demo import seed_run_stage, seed_usage
+        from metrics.synthetic.demo import seed_run_stage, seed_usage
         from portal.demo import seed_learning
         from portal.demo_hr import seed_hr
 

@@ -1,0 +1,55 @@
+"""The import's read-ahead thread (metrics.ledger.ingest.read_ahead): order, errors, early exit."""
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from metrics.ledger.ingest import read_ahead
+
+
+def test_items_arrive_in_order_from_another_thread():
+    seen_threads = set()
+
+    def items() -> Iterator[int]:
+        for i in range(50):
+            seen_threads.add(threading.current_thread().name)
+            yield i
+
+    with read_ahead(items(), depth=2) as chunks:
+        assert list(chunks) == list(range(50))
+    assert seen_threads == {"ingest-read-ahead"}
+
+
+def test_an_error_while_producing_is_raised_to_the_consumer_after_the_items_before_it():
+    def items() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("row 3 is bad")
+
+    got = []
+    with pytest.raises(ValueError, match="row 3 is bad"), read_ahead(items()) as chunks:
+        for item in chunks:
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_leaving_early_stops_the_producer_and_closes_the_generator():
+    produced = []
+    closed = threading.Event()
+
+    def items() -> Iterator[int]:
+        try:
+            for i in range(1000):
+                produced.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    with pytest.raises(RuntimeError), read_ahead(items(), depth=1) as chunks:
+        for item in chunks:
+            if item == 3:
+                raise RuntimeError("the database refused chunk 3")
+    assert closed.is_set()
+    assert len(produced) <= 6  # at most depth + the one in hand ahead of the consumer
+    assert not any(t.name == "ingest-read-ahead" for t in threading.enumerate())
