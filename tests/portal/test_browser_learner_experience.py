@@ -18,7 +18,7 @@ from django.db import connections
 
 from curriculum.models import Choice, Module
 from curriculum.services import curriculum_sync
-from portal.demo import seed_learning, seed_people
+from portal.demo_people import seed_learning, seed_people
 from portal.models import Credential
 from tests.portal.test_browser_journey import ARGS, CHROMIUM, SHOTS
 
