@@ -173,7 +173,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
                 f"{coverage_note(per_hour.coverage)})"
             )
     elif name == "cold_start":
-        from metrics.advice.recommendations import gpu_cold_start_spend
+        from metrics.advice.recommendations.gpu import gpu_cold_start_spend
 
         cold = gpu_cold_start_spend(
             team_ids=list(q.scope.team_ids) if q.scope.team_ids is not None else None,

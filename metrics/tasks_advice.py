@@ -51,7 +51,7 @@ def refresh_recommendations() -> None:
     """Daily: find savings and upsert recommendations. Never two at once (a lock in the
     shared cache); a run is idempotent anyway."""
     from metrics.advice.policies import policies_evaluate_recommendations
-    from metrics.advice.recommendations import recommendation_refresh
+    from metrics.advice.recommendations.lifecycle import recommendation_refresh
 
     with job_lock("refresh_recommendations", ADVICE_LOCK_SECONDS) as mine:
         if mine:

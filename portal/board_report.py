@@ -98,10 +98,10 @@ def gpu_cold_start(start: date, end: date) -> dict[str, Decimal]:
     as the recommendations measure it)."""
     import pandas as pd
 
-    from metrics.advice.recommendations import _gpu_records
+    from metrics.advice.recommendations.gpu import gpu_records
     from metrics.economics import kpis
 
-    records = _gpu_records(start, end)
+    records = gpu_records(start, end)
     out: dict[str, Decimal] = {}
     by_currency: dict[str, list[dict[str, Any]]] = {}
     for r in records:

@@ -375,5 +375,5 @@ RUBRIC_CONTENT_DIR = Path(
 # --- Slack and advice fallbacks ------------------------------------------------------------
 # Alerts and remediation for a team with no slack_channel_id go here (empty: not posted).
 SLACK_ALERTS_CHANNEL = env.str("SLACK_ALERTS_CHANNEL", default="")
-# Overrides of the advice thresholds (metrics.advice.recommendations.AdviceConfig).
+# Overrides of the advice thresholds (metrics.advice.recommendations.workloads.AdviceConfig).
 ADVICE_THRESHOLDS: dict[str, Any] = {}

@@ -282,7 +282,7 @@ def policies_evaluate_recommendations(
 ) -> list[RemediationAction]:
     """Propose the actions enabled recommendation policies call for (default: every open
     recommendation with a team)."""
-    from metrics.advice.recommendations import suggested_action
+    from metrics.advice.recommendations.lifecycle import suggested_action
 
     if not RemediationPolicy.objects.filter(
         enabled=True, trigger=RemediationPolicy.Trigger.RECOMMENDATION

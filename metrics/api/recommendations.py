@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics.advice.recommendations import recommendation_dismiss
+from metrics.advice.recommendations.lifecycle import recommendation_dismiss
 from metrics.api.common import (
     ERROR_400,
     ERROR_404,

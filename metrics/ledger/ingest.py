@@ -46,7 +46,7 @@ from django.utils import timezone
 from metrics.economics.pricing import batch_reprice_scope, reprice_rows
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
-from metrics.ledger.names import application_names_refresh
+from metrics.ledger.names import application_names_store
 from metrics.ledger.rollups import rebuild_rollups
 from metrics.ledger.sources import registry
 from metrics.ledger.sources.arrow import (
@@ -345,6 +345,7 @@ def _load(
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     per_team: dict[int | None, int] = defaultdict(int)
     unallocated: dict[str, Decimal] = defaultdict(Decimal)
+    app_names: dict[str, str] = {}
     warnings: list[str] = []
     period: list[Any] = [None, None]
     timings: dict[str, float] = defaultdict(float)
@@ -378,6 +379,7 @@ def _load(
                 account_key = (entry["billing_account_id"], entry["billing_period_start"])
                 keys[(*account_key, scope_key)].update(entry["day_distinct"])
             _accumulate(table, totals, per_team, unallocated)
+            app_names.update(_application_names(table))
             lo = pc.min(table.column("charge_period_start")).as_py()
             hi = pc.max(table.column("charge_period_end")).as_py()
             period[0] = lo if period[0] is None or lo < period[0] else period[0]
@@ -423,6 +425,7 @@ def _load(
     timings["analyze"] = time.perf_counter() - clock
     clock = time.perf_counter()
     replaced, days = _replace_older(batch, keys)
+    span = [min(days).isoformat(), max(days).isoformat()]  # the days of this batch's rows
     timings["replace_older"] = time.perf_counter() - clock
     clock = time.perf_counter()
     pricing_scope = batch_reprice_scope(batch.pk)  # usage without cost, from the catalog
@@ -433,7 +436,7 @@ def _load(
     rebuild_rollups(days)  # once, with carbon, for every day the import touched
     timings["rollups"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    application_names_refresh(batch_id=batch.pk)  # readable application names for dashboards
+    application_names_store(app_names)  # readable application names for dashboards
     timings["application_names"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started
     teams = dict(Team.objects.filter(pk__in=[k for k in per_team if k]).values_list("pk", "slug"))
@@ -452,6 +455,9 @@ def _load(
         },
         "unallocated_effective_cost": {cur: plain(v) for cur, v in sorted(unallocated.items())},
         "replaced_rows": replaced,
+        # The days its rows are on: later imports look for rows to replace only in the
+        # batches whose days overlap theirs (see _replace_older).
+        "days": span,
         "warnings": warnings[:50],
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -591,29 +597,80 @@ def _accumulate(
         per_team[None if team_id is None else int(team_id)] += int(count)
 
 
+def _application_names(table: pa.Table) -> dict[str, str]:
+    """{application key: name} the provider gives in this chunk: the sub-account name when
+    the key is the sub-account id, else the resource name when the key is the resource id
+    (what `metrics.ledger.names` records; computed here, from Arrow, rather than by reading
+    the batch back from the database)."""
+    key = table.column("application_key")
+    if not pc.any(pc.not_equal(key, "")).as_py():
+        return {}
+
+    def named(id_col: str, name_col: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+        name = pc.utf8_trim_whitespace(table.column(name_col))
+        ok = pc.and_(
+            pc.and_(pc.equal(key, table.column(id_col)), pc.not_equal(name, "")),
+            pc.not_equal(name, key),
+        )
+        return pc.fill_null(ok, False), name
+
+    by_sub, sub_name = named("sub_account_id", "sub_account_name")
+    by_res, res_name = named("resource_id", "resource_name")
+    name = pc.if_else(by_sub, sub_name, pc.if_else(by_res, res_name, None))
+    pairs = pa.table({"key": key, "name": name}).filter(
+        pc.and_(pc.not_equal(key, ""), pc.is_valid(name))
+    )
+    found = pairs.group_by(["key", "name"]).aggregate([])
+    return dict(zip(found.column("key").to_pylist(), found.column("name").to_pylist(), strict=True))
+
+
 def _replace_older(
     batch: ImportBatch, keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]]
 ) -> tuple[int, set[date]]:
     """Delete rows of earlier imports for the same account, billing period and days.
 
     A parser may narrow "the same export" with REPLACE_SCOPE, a column whose value tells
-    separate exports of one account apart (e.g. OpenAI's usage vs costs pages)."""
+    separate exports of one account apart (e.g. OpenAI's usage vs costs pages). Only the
+    batches whose days overlap this import's are searched (their summaries say which days
+    they cover; a batch whose summary does not say is always searched): a first import of a
+    period reads none of the ledger."""
     replaced = 0
     days: set[date] = set()
+    for covered in keys.values():
+        days |= covered
+    if not days:
+        return 0, days
+    candidates = _overlapping_batches(batch, min(days), max(days))
+    if not candidates:
+        return 0, days
     for (account, start, scope), covered in keys.items():
-        covered_days = set(covered)
-        days |= covered_days
         if not account:
             continue  # no billing account: nothing identifies "the same export" safely
         qs = CostRecord.objects.filter(
+            batch_id__in=candidates,
             billing_account_id=account,
             billing_period_start=start,
-            day__in=covered_days,
-        ).exclude(batch=batch)
+            day__in=sorted(covered),
+        )
         if scope:
             qs = qs.filter(**{scope[0]: scope[1]})
         replaced += qs._raw_delete(qs.db)  # plain DELETE: no cascades or signals to honour
     return replaced, days
+
+
+def _overlapping_batches(batch: ImportBatch, first: date, last: date) -> list[int]:
+    """Other batches that may have rows between the two days (inclusive)."""
+    found = []
+    others = ImportBatch.objects.exclude(pk=batch.pk).values_list("pk", "summary__days")
+    for pk, span in others:
+        try:
+            lo, hi = (date.fromisoformat(d) for d in span)
+        except (TypeError, ValueError):  # no day range recorded (older batches): search it
+            found.append(pk)
+            continue
+        if lo <= last and hi >= first:
+            found.append(pk)
+    return found
 
 
 # --- writers -------------------------------------------------------------------------------

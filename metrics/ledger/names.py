@@ -51,10 +51,16 @@ def application_names_refresh(*, batch_id: int) -> int:
     for key, sub_id, sub_name, res_id, res_name in rows:
         name = _provider_name(key, sub_id, sub_name, res_id, res_name)
         if name:
-            names[key] = name[:300]
+            names[key] = name
+    return application_names_store(names)
+
+
+def application_names_store(names: dict[str, str]) -> int:
+    """Upsert {application key: provider-given name} (the import computes them from its
+    chunks as it reads them, see `metrics.ledger.ingest`). Returns the number of keys."""
     if names:
         ApplicationName.objects.bulk_create(
-            [ApplicationName(key=k, name=v) for k, v in sorted(names.items())],
+            [ApplicationName(key=k, name=v[:300]) for k, v in sorted(names.items())],
             update_conflicts=True,
             unique_fields=["key"],
             update_fields=["name", "updated_at"],

@@ -11,13 +11,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from metrics.advice.recommendations import (
-    AdviceConfig,
+from metrics.advice.recommendations.lifecycle import (
     recommendation_dismiss,
     recommendation_refresh,
     recommendations_find,
     suggested_action,
 )
+from metrics.advice.recommendations.workloads import AdviceConfig
 from metrics.ledger.ingest import billing_import
 from metrics.models import DailyCost, ModelPrice, Recommendation
 

@@ -1,0 +1,82 @@
+"""The import's write path: replacement searches only overlapping batches (and every batch
+that does not say which days it covers), application names come from the chunks as read."""
+
+from decimal import Decimal
+from pathlib import Path
+
+from django.db.models import Sum
+
+from metrics.ledger.ingest import billing_import
+from metrics.ledger.names import application_names_refresh
+from metrics.models import ApplicationName, CostRecord, DailyCost, ImportBatch
+
+HEADER = (
+    "BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,"
+    "ChargePeriodEnd,BilledCost,ProviderName,SubAccountId,SubAccountName,ResourceId,"
+    "ResourceName,x_ApplicationKey"
+)
+
+
+def line(day: str, cost: str, *, sub=("s1", ""), res=("r1", ""), key="", account="acct-1"):
+    return (
+        f"{account},USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,{day}T00:00:00Z,"
+        f"{day}T01:00:00Z,{cost},OpenAI,{sub[0]},{sub[1]},{res[0]},{res[1]},{key}"
+    )
+
+
+def write(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + "\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def total() -> tuple[Decimal, Decimal]:
+    ledger = CostRecord.objects.aggregate(s=Sum("billed_cost"))["s"]
+    rollups = DailyCost.objects.aggregate(s=Sum("billed_cost"))["s"]
+    return ledger, rollups
+
+
+def test_a_batch_records_its_days_and_a_newer_export_replaces_only_overlapping_days(db, tmp_path):
+    early = write(tmp_path, "early.csv", [line("2026-10-01", "1"), line("2026-10-02", "2")])
+    late = write(tmp_path, "late.csv", [line("2026-10-20", "4")])
+    billing_import(early)
+    first = billing_import(late)
+    assert first.summary["days"] == ["2026-10-20", "2026-10-20"]
+    assert first.batch.replaced_count == 0
+    redo = write(tmp_path, "redo.csv", [line("2026-10-02", "3"), line("2026-10-20", "5")])
+    result = billing_import(redo)
+    assert result.summary["days"] == ["2026-10-02", "2026-10-20"]
+    assert result.batch.replaced_count == 2  # 10-02 of early, 10-20 of late; 10-01 stays
+    assert total() == (Decimal(9), Decimal(9))
+
+
+def test_a_batch_without_a_day_range_in_its_summary_is_still_searched(db, tmp_path):
+    old = billing_import(write(tmp_path, "old.csv", [line("2026-10-05", "10")]))
+    summary = dict(old.batch.summary)
+    del summary["days"]  # as imported before batches recorded their days
+    ImportBatch.objects.filter(pk=old.batch.pk).update(summary=summary)
+    result = billing_import(write(tmp_path, "new.csv", [line("2026-10-05", "12")]))
+    assert result.batch.replaced_count == 1
+    assert total() == (Decimal(12), Decimal(12))
+
+
+def test_application_names_from_the_chunks_are_those_the_ledger_gives(db, tmp_path):
+    path = write(
+        tmp_path,
+        "named.csv",
+        [
+            line("2026-10-01", "1", sub=("proj-a", "Chat"), key="proj-a"),
+            line("2026-10-01", "1", sub=("proj-b", "proj-b"), key="proj-b"),  # name = key
+            line("2026-10-01", "1", res=("key-9", " Nightly batch "), key="key-9"),
+            # both match: the sub-account's name wins
+            line("2026-10-02", "1", sub=("both", "Sub"), res=("both", "Res"), key="both"),
+            line("2026-10-02", "1", sub=("proj-c", "Other"), key="elsewhere"),  # no match
+            line("2026-10-02", "1", sub=("proj-d", "No key")),  # no application key
+        ],
+    )
+    result = billing_import(path)
+    stored = dict(ApplicationName.objects.values_list("key", "name"))
+    assert stored == {"proj-a": "Chat", "key-9": "Nightly batch", "both": "Sub"}
+    ApplicationName.objects.all().delete()
+    assert application_names_refresh(batch_id=result.batch.pk) == 3
+    assert dict(ApplicationName.objects.values_list("key", "name")) == stored
