@@ -371,7 +371,7 @@ def gpu_cost(day):
 @pytest.fixture
 def world(ledger, teams, slack_people, frozen_today, settings, tmp_path):
     settings.SITE_URL = "https://finops.example.com"
-    from portal.openbadges import SigningKey
+    from portal.openbadges.multibase import SigningKey
 
     settings.OB_SIGNING_KEY = SigningKey.generate().to_multibase()
     rows = []
