@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from curriculum.content_loader import ContentError
 from curriculum.models import Module
+from curriculum.yaml_lines import ContentError
 from metrics.models import Team, TeamMembership
 from portal.credentials import credential_sign
 from portal.demo_people import _complete_module
