@@ -69,7 +69,7 @@ def main() -> None:
     from curriculum.models import Module
     from curriculum.services import curriculum_sync
     from portal.credentials import credential_sign
-    from portal.demo import _complete_module, _pass_exam, seed_people
+    from portal.demo_people import _complete_module, _pass_exam, seed_people
     from portal.exam import current_exam
     from portal.hr import LevelInput, evaluation_start, evaluation_update
     from portal.models import Credential, ExamAttempt, ModuleProgress, Rubric, SummaryBatch

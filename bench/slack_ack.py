@@ -8,7 +8,7 @@ are ever created or dropped), migrates it, and (re)generates the ledger when it 
 the requested shape, with bench/spend_query.py's generator (one `INSERT ... SELECT
 generate_series` per million lines, then `metrics.ledger.ingest.rebuild_rollups`), ending today so
 that "last week" has spend. The first generated team becomes `ml-platform`, and the demo
-people are seeded (`portal.demo.seed_people`): U0DEMOALICE asks about "my team".
+people are seeded (`portal.demo_people.seed_people`): U0DEMOALICE asks about "my team".
 
 Then, all on 127.0.0.1 and stopped on exit (also on errors and Ctrl-C):
 
@@ -94,7 +94,7 @@ def prepare_data(rows: int, teams: int, days: int, regenerate: bool) -> int:
     from django.db import connection
 
     from metrics.models import ImportBatch, Team
-    from portal.demo import seed_people
+    from portal.demo_people import seed_people
 
     call_command("migrate", verbosity=0)
     spend_query.LAST_DAY = date.today()  # the generator reads the module's LAST_DAY

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from bot import people
+from bot import identity
 from bot.blocks.alert_cards import AlertCard, alert_blocks, alert_details_blocks, alert_text
 from bot.blocks.kit import slack_date
 from bot.clicks import Click, tell
@@ -291,7 +291,7 @@ def alert_click(*, action: str, alert_id: int, click: Click) -> bool:
     """Acknowledge, snooze or show an alert for the clicking person. Returns whether it was
     allowed. Refusals and details go to the clicker alone; a change redraws the message."""
     target = f"alert:{alert_id}"
-    user = people.user_for_slack_id(click.slack_user_id)
+    user = identity.user_for_slack_id(click.slack_user_id)
     if user is None:
         _record(action, target, click, None, allowed=False, detail="unknown Slack user")
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")
@@ -329,7 +329,7 @@ def approve_click(*, action_id: int, click: Click) -> bool:
     """Approve a proposed remediation action. Only people allowed to approve can (metrics'
     rule: the approve permission, or a lead of the action's team); others are told so
     privately, and nothing changes."""
-    user = people.user_for_slack_id(click.slack_user_id)
+    user = identity.user_for_slack_id(click.slack_user_id)
     if user is None:
         _record("approve", f"action:{action_id}", click, None, allowed=False, detail="unknown")
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")

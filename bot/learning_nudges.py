@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
-from bot import people
+from bot import identity
 from bot.models import NudgeKind
 from bot.nudges import NudgePolicy, NudgeRun, nudge_card, reserve, send_card
 from portal.models import Profile
@@ -104,8 +104,8 @@ def learning_nudges_send(
     base = settings.SITE_URL.rstrip("/")
     for profile in profiles:
         user = profile.user
-        teams = people.db_teams(user)
-        local = people.local_now(teams[0] if teams else None, now)
+        teams = identity.db_teams(user)
+        local = identity.local_now(teams[0] if teams else None, now)
         for finding in findings(learning_status(user, now), now):
             nudge = reserve(
                 kind=finding.kind,

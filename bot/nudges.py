@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bot import people
+from bot import identity
 from bot.blocks.nudge_cards import NudgeCard, nudge_blocks, nudge_done_blocks
 from bot.clicks import Click, tell
 from bot.format import money
@@ -156,7 +156,7 @@ def nudges_send(*, now: datetime | None = None, policy: NudgePolicy | None = Non
         team = rec.team
         assert team is not None
         for slack_user_id in recipients(team):
-            local = people.person_now(slack_user_id, team, now)
+            local = identity.person_now(slack_user_id, team, now)
             nudge = _reserve(rec, team, slack_user_id, now, local, policy, run)
             if nudge is not None and _send(nudge, rec, team):
                 run.sent += 1
@@ -364,7 +364,7 @@ def nudge_click(*, action: str, nudge_id: int, click: Click) -> bool:
         action=action,
         target=f"nudge:{nudge.pk}",
         slack_user_id=click.slack_user_id,
-        user=people.user_for_slack_id(click.slack_user_id),
+        user=identity.user_for_slack_id(click.slack_user_id),
         allowed=True,
         detail=what,
     )

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from bot import people
+from bot import identity
 from bot.blocks.alert_cards import ActionCard, action_blocks, action_text
 from bot.clicks import Click, tell
 from bot.format import money
@@ -35,7 +35,7 @@ POST_WINDOW = timedelta(days=7)  # proposals older than this are not announced l
 
 
 def _who(user: Any) -> str:
-    slack_id = people.slack_id_of(user)
+    slack_id = identity.slack_id_of(user)
     return f"<@{slack_id}>" if slack_id else user.get_username()
 
 
@@ -245,7 +245,7 @@ def reject_click(*, action_id: int, click: Click) -> bool:
     """Reject a proposed action (the same people as approving)."""
     from bot.alerting import ACTION_UNAVAILABLE, _can_see_team  # alerting imports this module
 
-    user = people.user_for_slack_id(click.slack_user_id)
+    user = identity.user_for_slack_id(click.slack_user_id)
     if user is None:
         tell(click, "I can't match your Slack account to anyone in the AI FinOps portal.")
         return False

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import people
+from bot import identity
 from bot.blocks.answers import answer_blocks, answer_summary
 from bot.models import Delivery, SlackEvent
 from bot.services import Answer, answer_question
@@ -56,7 +56,7 @@ def event_answer(*, event_id: str) -> Delivery | None:
 
 
 def _answer(slack_user_id: str, text: str) -> Answer:
-    user = people.user_for_slack_id(slack_user_id)
+    user = identity.user_for_slack_id(slack_user_id)
     return answer_question(user=user, text=text, slack_user_id=slack_user_id)
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 
-from bot import intents, people
+from bot import identity, intents
 from bot.intents import Reply
 from bot.question import Question, TeamName, Vocabulary, model_filter, parse_question
 from metrics import queries
@@ -81,8 +81,8 @@ def answer_question(
     Refuses, without computing any number, a team the user may not see.
     """
     if today is None:
-        home = people.db_teams(user)[:1] if user is not None else []
-        today = people.local_today(home[0] if home else None)
+        home = identity.db_teams(user)[:1] if user is not None else []
+        today = identity.local_today(home[0] if home else None)
     words = vocabulary()
     question = parse_question(text, today=today, vocabulary=words)
     if question.intent == "help":
@@ -173,14 +173,14 @@ def _scope(user: User, question: Question, slack_user_id: str) -> Scope:
             return queries.scope_for(user, list(question.teams))
         except ScopeError:
             names = ", ".join(question.team_names.get(s, s) for s in question.teams)
-            own = people.db_teams(user)
+            own = identity.db_teams(user)
             hint = f" Try `{_mine(question)}` for your own team." if own else ""
             raise ScopeError(
                 f"Sorry, you may not see the spend of {names}: only its members, its leads "
                 f"and FinOps admins can.{hint}"
             ) from None
     if question.my_team or not user.has_perm(VIEW_ALL_SPEND):
-        own_teams = people.teams_of(user, slack_user_id)
+        own_teams = identity.teams_of(user, slack_user_id)
         if not own_teams and user.has_perm(VIEW_ALL_SPEND) and not question.team_words:
             return queries.scope_for(user)  # "we" of a FinOps admin with no team: the org
         if not own_teams:
@@ -196,7 +196,7 @@ def _mine(question: Question) -> str:
 
 
 def _no_team_message(user: User, slack_user_id: str) -> str:
-    grouped = people.slack_group_teams(user, slack_user_id)
+    grouped = identity.slack_group_teams(user, slack_user_id)
     if grouped:
         names = ", ".join(t.name for t in grouped)
         return (

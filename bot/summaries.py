@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from bot import people
+from bot import identity
 from bot.blocks.answers import figures
 from bot.blocks.weekly_card import WeeklySummary, weekly_summary_blocks, weekly_summary_text
 from bot.format import money
@@ -77,7 +77,7 @@ def board_report_link(posted_on: date) -> tuple[str, str] | None:
 def summary_due(team: Team, now: datetime) -> date | None:
     """The Monday of the week to summarize when it is Monday 09:00 or later (that Monday)
     in the team's time zone, else None."""
-    local = people.local_now(team, now)
+    local = identity.local_now(team, now)
     if local.weekday() != POST_ON or local.time() < POST_AT:
         return None
     return local.date() - timedelta(days=7)

@@ -80,7 +80,7 @@ def answer_event(event_id: str) -> None:
 
 @shared_task(name="bot.publish_home", ignore_result=True, time_limit=60, soft_time_limit=50)
 def publish_home(slack_user_id: str) -> None:
-    from bot.home import home_publish
+    from bot.app_home import home_publish
 
     home_publish(slack_user_id=slack_user_id)
 

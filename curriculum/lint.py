@@ -17,10 +17,8 @@ from pathlib import Path
 from curriculum.content_loader import (
     DIFFICULTIES,
     Content,
-    ContentError,
     ModuleSource,
     QuestionSource,
-    display_path,
     exam_blueprint,
     read_content,
 )
@@ -32,6 +30,7 @@ from curriculum.rendering import (
     render_markdown_inline,
 )
 from curriculum.rendering import render_markdown as _render
+from curriculum.yaml_lines import ContentError, display_path
 
 REQUIRED_SECTIONS = ("Learning objectives", "Worked example", "Lab", "Key terms", "Sources")
 MIN_WORDS, MAX_WORDS = 1500, 3000

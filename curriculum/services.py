@@ -12,7 +12,6 @@ from django.db import transaction
 from curriculum import lint
 from curriculum.content_loader import (
     Content,
-    ContentError,
     ExamSource,
     ModuleSource,
     QuestionSource,
@@ -22,6 +21,7 @@ from curriculum.content_loader import (
 )
 from curriculum.models import Choice, Exam, ExamDomain, Module, ModuleVersion, Question, Track
 from curriculum.rendering import render_markdown
+from curriculum.yaml_lines import ContentError
 
 TRACKS: dict[str, tuple[str, int, str]] = {
     "crawl": ("Crawl", 1, "Visibility: see and allocate AI spend, learn the vocabulary."),

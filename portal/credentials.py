@@ -23,11 +23,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import conf, openbadges
+from portal import conf
 from portal.models import Credential, ExamAttempt
+from portal.openbadges import multibase, signing, verification
 
 _key_lock = threading.Lock()
-_key_cache: dict[str, openbadges.SigningKey] = {}
+_key_cache: dict[str, multibase.SigningKey] = {}
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -50,11 +51,11 @@ def _dev_key_text() -> str:
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
-        handle.write(openbadges.SigningKey.generate().to_multibase() + "\n")
+        handle.write(multibase.SigningKey.generate().to_multibase() + "\n")
     return path.read_text().strip()
 
 
-def signing_key() -> openbadges.SigningKey:
+def signing_key() -> multibase.SigningKey:
     """The issuer's Ed25519 key: OB_SIGNING_KEY, else (not in production) the development key."""
     text = conf.signing_key_text()
     if not text:
@@ -67,7 +68,7 @@ def signing_key() -> openbadges.SigningKey:
     with _key_lock:
         if text not in _key_cache:
             try:
-                _key_cache[text] = openbadges.SigningKey.from_multibase(text)
+                _key_cache[text] = multibase.SigningKey.from_multibase(text)
             except ValueError as exc:
                 raise ImproperlyConfigured(str(exc)) from None
         return _key_cache[text]
@@ -81,7 +82,7 @@ def revocation_list_url() -> str:
     return conf.site_url() + reverse("portal:revocation_list")
 
 
-def verification_method_id(key: openbadges.SigningKey | None = None) -> str:
+def verification_method_id(key: multibase.SigningKey | None = None) -> str:
     """`<issuer>#<publicKeyMultibase>`: the key travels in the id, as the 1EdTech validator
     accepts, and /issuer.json publishes the same id so a verifier can confirm it."""
     return f"{issuer_id()}#{(key or signing_key()).public_multibase}"
@@ -103,7 +104,7 @@ def issuer_document() -> dict[str, Any]:
     return {
         "@context": [
             "https://www.w3.org/ns/cid/v1",
-            openbadges.OB_V3P0,
+            signing.OB_V3P0,
         ],
         **issuer_profile(),
         "verificationMethod": [
@@ -135,13 +136,13 @@ def credential_document(credential: Credential) -> dict[str, Any]:
         f"{exam.pass_mark()} correct to pass, {exam.duration_minutes} minutes."
     )
     return {
-        "@context": [openbadges.VC_V2, openbadges.OB_V3P0],
+        "@context": [signing.VC_V2, signing.OB_V3P0],
         "id": f"urn:uuid:{credential.id}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": exam.title,
         "issuer": issuer_profile(),
-        "validFrom": openbadges.iso(credential.issued_at),
-        "validUntil": openbadges.iso(credential.expires_at),
+        "validFrom": signing.iso(credential.issued_at),
+        "validUntil": signing.iso(credential.expires_at),
         "credentialSubject": {
             "type": ["AchievementSubject"],
             "identifier": [
@@ -172,7 +173,7 @@ def credential_document(credential: Credential) -> dict[str, Any]:
 def credential_sign(*, credential: Credential, now: datetime | None = None) -> Credential:
     """(Re)build and sign the credential's OB 3.0 document; saves only `document`."""
     key = signing_key()
-    credential.document = openbadges.sign(
+    credential.document = signing.sign(
         credential_document(credential),
         key=key,
         verification_method=verification_method_id(key),
@@ -265,27 +266,27 @@ def _credential_uuid(document: Mapping[str, Any]) -> uuid.UUID | None:
 
 
 def _our_status_check(
-    fallback: openbadges.StatusCheck | None,
-) -> openbadges.StatusCheck:
+    fallback: verification.StatusCheck | None,
+) -> verification.StatusCheck:
     ours = revocation_list_url()
 
-    def check(document: Mapping[str, Any]) -> openbadges.Problem | None:
+    def check(document: Mapping[str, Any]) -> verification.Problem | None:
         status = document.get("credentialStatus")
         if isinstance(status, dict) and status.get("id") == ours:
             credential_id = _credential_uuid(document)
             row = Credential.objects.filter(pk=credential_id).first() if credential_id else None
             if row is None:
-                return openbadges.Problem(
+                return verification.Problem(
                     "status", "this portal has no record of the credential to check its status"
                 )
             if row.revoked_at is not None:
-                return openbadges.Problem(
+                return verification.Problem(
                     "revoked", f"revoked by the issuer on {row.revoked_at:%Y-%m-%d}"
                 )
             return None
         if fallback is not None:
             return fallback(document)
-        return openbadges.Problem(
+        return verification.Problem(
             "status",
             "credentialStatus could not be checked offline (pass a saved list with --status-list)",
         )
@@ -293,7 +294,7 @@ def _our_status_check(
     return check
 
 
-def _check_own_record(document: Mapping[str, Any], report: openbadges.VerificationReport) -> None:
+def _check_own_record(document: Mapping[str, Any], report: verification.VerificationReport) -> None:
     """A credential that names this portal as issuer must be one this portal issued: a row with
     the same id, subject, name and start, not outliving the row (renewal only extends it)."""
     credential_id = _credential_uuid(document)
@@ -308,7 +309,7 @@ def _check_own_record(document: Mapping[str, Any], report: openbadges.Verificati
     for name in ("credentialSubject", "name", "validFrom"):
         if document.get(name) != recorded.get(name):
             report.error("record", f"{name} differs from this portal's record of the credential")
-    claimed_end = openbadges.parse_datetime(document.get("validUntil"))
+    claimed_end = verification.parse_datetime(document.get("validUntil"))
     if claimed_end is None or claimed_end > row.expires_at:
         report.error("record", "validUntil is later than this portal's record of the credential")
     if row.revoked_at is not None and "revoked" not in report.codes:
@@ -321,7 +322,7 @@ def credential_verify(
     issuer_documents: Iterable[Mapping[str, Any]] = (),
     revocation_lists: Iterable[Mapping[str, Any]] = (),
     now: datetime | None = None,
-) -> openbadges.VerificationReport:
+) -> verification.VerificationReport:
     """Verify any OB 3.0 credential offline; `report.verdict` is valid (issued by this portal),
     valid-foreign (another issuer's, signed with a key that issuer controls) or invalid.
 
@@ -333,12 +334,12 @@ def credential_verify(
     revocation_lists: saved 1EdTech revocation lists for other issuers' credentialStatus.
     """
     lists = list(revocation_lists)
-    fallback = openbadges.revocation_list_check(lists) if lists else None
-    report = openbadges.verify_credential(
+    fallback = verification.revocation_list_check(lists) if lists else None
+    report = verification.verify_credential(
         document,
         now=now or timezone.now(),
-        this_portal=openbadges.IssuerProfile.from_document(issuer_document()),
-        issuer_profiles=[openbadges.IssuerProfile.from_document(d) for d in issuer_documents],
+        this_portal=verification.IssuerProfile.from_document(issuer_document()),
+        issuer_profiles=[verification.IssuerProfile.from_document(d) for d in issuer_documents],
         check_status=_our_status_check(fallback),
     )
     if report.issuer_is_this_portal and isinstance(document, dict):
@@ -346,7 +347,7 @@ def credential_verify(
     return report
 
 
-def credential_report_lines(report: openbadges.VerificationReport, *, source: str) -> list[str]:
+def credential_report_lines(report: verification.VerificationReport, *, source: str) -> list[str]:
     """The human-readable verdict: every problem, who issued it, and whether that is us."""
     lines = [f"  error   {problem}" for problem in report.errors]
     lines += [f"  warning {problem}" for problem in report.warnings]
@@ -359,11 +360,11 @@ def credential_report_lines(report: openbadges.VerificationReport, *, source: st
     if report.verification_method:
         lines.append(f"  signed  with {report.verification_method}")
     verdict = {
-        openbadges.VERDICT_VALID: f"VALID {source} (issued by this portal)",
-        openbadges.VERDICT_FOREIGN: (
+        verification.VERDICT_VALID: f"VALID {source} (issued by this portal)",
+        verification.VERDICT_FOREIGN: (
             f"VALID {source} (issued by another issuer, {issuer}; not by this portal)"
         ),
-        openbadges.VERDICT_INVALID: f"INVALID {source} ({', '.join(sorted(report.codes))})",
+        verification.VERDICT_INVALID: f"INVALID {source} ({', '.join(sorted(report.codes))})",
     }[report.verdict]
     lines.append(verdict)
     return lines

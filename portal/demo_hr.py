@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from curriculum.content_loader import ContentError
 from curriculum.models import Module
+from curriculum.yaml_lines import ContentError
 from metrics.models import Team, TeamMembership
 from portal.credentials import credential_sign
-from portal.demo import _complete_module
+from portal.demo_people import _complete_module
 from portal.exam import attempt_answer_save, attempt_start, attempt_submit, current_exam
 from portal.hr import LevelInput, evaluation_start, evaluation_update
 from portal.models import AttemptQuestion, Candidacy, Credential, Evaluation, Rubric

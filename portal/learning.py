@@ -372,7 +372,7 @@ def required_modules(user: Any) -> RequiredModules:
     return required_modules_done([user.pk]).of(user.pk)
 
 
-# --- One-line summaries for Slack (bot.summaries and bot.home read these) ----------------
+# --- One-line summaries for Slack (bot.summaries and bot.app_home read these) ----------------
 
 
 def user_learning_summary(user: Any) -> str:

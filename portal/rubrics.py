@@ -15,14 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from curriculum.content_loader import (
-    SLUG_RE,
-    ContentError,
-    YamlDoc,
-    content_hash,
-    load_content,
-    parse_yaml,
-)
+from curriculum.content_loader import SLUG_RE, content_hash, load_content
+from curriculum.yaml_lines import ContentError, YamlDoc, parse_yaml
 from portal.models import Rubric, RubricVersion
 
 RUBRIC_DIR = Path(__file__).resolve().parent / "content" / "rubrics"

@@ -199,7 +199,7 @@ def budget(teams):
 @pytest.fixture
 def frozen_today(monkeypatch):
     """Pin the asker's local date (the endpoint computes it from the clock)."""
-    monkeypatch.setattr("bot.people.local_today", lambda team=None, now=None: TODAY)
+    monkeypatch.setattr("bot.identity.local_today", lambda team=None, now=None: TODAY)
     return TODAY
 
 

@@ -386,7 +386,7 @@ def world_data(django_db_setup, django_db_blocker, tmp_path_factory):
     inside a transaction that is rolled back after the module's last test. Each test runs in
     a savepoint within it (pytest-django's `db`), so what a test writes is undone as before.
     Returns the credential signing key, which the tests' settings must name too."""
-    from portal.openbadges import SigningKey
+    from portal.openbadges.multibase import SigningKey
 
     signing_key = SigningKey.generate().to_multibase()
     with django_db_blocker.unblock():

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from bot.home import home_publish
+from bot.app_home import home_publish
 from bot.models import Delivery, Nudge, NudgeMute
 from bot.nudges import NudgePolicy, NudgeState, decide, nudges_send
 from bot.summaries import weekly_summaries_post

@@ -37,7 +37,7 @@ from curriculum.content_loader import CONTENT_DIR
 from metrics.ledger.export import COLUMN_NAMES
 from metrics.models import CostRecord
 from metrics.synthetic.demo import seed_usage
-from portal.demo import seed_people
+from portal.demo_people import seed_people
 from tests.conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[2]

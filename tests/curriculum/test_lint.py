@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from curriculum.content_loader import ContentError
 from curriculum.services import curriculum_lint, curriculum_summary
+from curriculum.yaml_lines import ContentError
 from tests.curriculum.conftest import edit, line_of, module_body, paragraph
 
 

@@ -8,9 +8,9 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from curriculum.content_loader import ContentError
 from curriculum.models import Choice, Exam, ExamDomain, Module, ModuleVersion, Question, Track
 from curriculum.services import curriculum_sync
+from curriculum.yaml_lines import ContentError
 from tests.curriculum.conftest import edit
 
 

@@ -4,7 +4,7 @@ from django.db.models import Sum
 
 from metrics.models import CostRecord, DailyCost, ImportBatch
 from metrics.synthetic.demo import seed_usage
-from portal.demo import seed_people
+from portal.demo_people import seed_people
 
 
 def test_demo_usage_is_allocated_and_idempotent(db, settings, tmp_path):

@@ -13,7 +13,7 @@ from curriculum.services import curriculum_sync
 from portal.exam import attempt_answer_save, attempt_start, attempt_submit
 from portal.learning import progress_mark_section_read, quiz_answer_submit
 from portal.models import AttemptQuestion, Rubric
-from portal.openbadges import SigningKey
+from portal.openbadges.multibase import SigningKey
 from portal.rubrics import rubric_sync
 from tests.curriculum.conftest import write_curriculum
 from tests.portal.hr_helpers import write_rubric

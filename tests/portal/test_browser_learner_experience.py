@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 
 from curriculum.models import Choice, Module
 from curriculum.services import curriculum_sync
-from portal.demo import seed_learning, seed_people
+from portal.demo_people import seed_learning, seed_people
 from portal.models import Credential
 from tests.portal.conftest import SHOTS
 

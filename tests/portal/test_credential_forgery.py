@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from portal.credentials import credential_verify, issuer_id, signing_key
-from portal.openbadges import SigningKey, sign
+from portal.openbadges.multibase import SigningKey
+from portal.openbadges.signing import sign
 
 
 def _forge(document, *, issuer=None, method=None, key=None, **changes):

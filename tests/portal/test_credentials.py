@@ -162,7 +162,8 @@ def test_verify_command_rejects_tampered_credentials(certified, tmp_path, tamper
 
 
 def test_verify_rejects_a_credential_signed_with_another_key(certified, settings):
-    from portal.openbadges import SigningKey, sign
+    from portal.openbadges.multibase import SigningKey
+    from portal.openbadges.signing import sign
 
     forger = SigningKey.generate()
     forged = sign(

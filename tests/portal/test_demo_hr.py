@@ -5,8 +5,8 @@ import io
 import pytest
 
 from curriculum.services import curriculum_sync
-from portal.demo import seed_learning, seed_people
 from portal.demo_hr import seed_hr
+from portal.demo_people import seed_learning, seed_people
 from portal.hr import candidates_compare
 from portal.models import Candidacy, Credential, Evaluation, Rubric
 from portal.rubrics import rubric_sync

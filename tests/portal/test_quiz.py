@@ -222,7 +222,8 @@ def test_a_choice_can_say_why_it_is_wrong_in_the_quiz_file(curriculum, tmp_path)
     after = dict(Question.objects.values_list("qid", "content_hash"))
     assert [qid for qid in before if before[qid] != after[qid]] == ["alpha-q2"]
     edit(quiz, "        why: ", "        wy: ")
-    from curriculum.content_loader import ContentError, load_content
+    from curriculum.content_loader import load_content
+    from curriculum.yaml_lines import ContentError
 
     with pytest.raises(ContentError, match="unknown key 'wy'"):
         load_content(tmp_path / "content")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from curriculum.content_loader import ContentError
+from curriculum.yaml_lines import ContentError
 from portal.hr import evaluation_start
 from portal.models import Rubric, RubricVersion
 from portal.rubrics import RUBRIC_DIR, load_rubrics, rubric_edit, rubric_sync

@@ -85,7 +85,7 @@ def test_invitation_and_credential_use_site_url(
 
 
 def test_bot_links_use_site_url(settings, db):
-    from bot.home import home_data
+    from bot.app_home import home_data
 
     settings.SITE_URL = SITE
     assert home_data("U0NOBODY").portal_url == f"{SITE}/"

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bot.blocks.answers import answer_text
-from bot.people import slack_id_of, user_for_identifier
+from bot.identity import slack_id_of, user_for_identifier
 from bot.services import answer_question
 
 

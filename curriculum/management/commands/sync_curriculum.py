@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from curriculum.content_loader import ContentError
 from curriculum.services import curriculum_sync
+from curriculum.yaml_lines import ContentError
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from portal.openbadges import SigningKey
+from portal.openbadges.multibase import SigningKey
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.demo import seed_people
+from portal.demo_people import seed_people
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def _extensions(self) -> list[Any]:
         """Demo data of later features (usage, learners, rubrics) plug in here."""
         from metrics.synthetic.demo import seed_run_stage, seed_usage
-        from portal.demo import seed_learning
         from portal.demo_hr import seed_hr
+        from portal.demo_people import seed_learning
 
         return [seed_usage, seed_learning, seed_hr, seed_run_stage]

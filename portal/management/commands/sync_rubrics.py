@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from curriculum.content_loader import ContentError
+from curriculum.yaml_lines import ContentError
 from portal.rubrics import rubric_sync
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal import openbadges
 from portal.credentials import credential_report_lines, credential_verify
+from portal.openbadges import verification
 
 
 def _load(path: str, what: str) -> Any:
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         else:
             for line in lines[:-1]:
                 self.stdout.write(line)
-        if report.verdict == openbadges.VERDICT_INVALID:
+        if report.verdict == verification.VERDICT_INVALID:
             raise CommandError(lines[-1], returncode=report.exit_code)
         if not options["json"]:
             style = self.style.SUCCESS if report.issuer_is_this_portal else self.style.WARNING

@@ -1,256 +1,36 @@
-"""Open Badges 3.0 credentials: sign and verify Data Integrity proofs, offline.
-
-Pure functions, no database: `portal.credentials` builds this product's credentials and adds
-what only the database knows (revocation); `verify_credential` here checks any OB 3.0
-credential the way the 1EdTech validator does, minus the network.
-
-Signing follows the `eddsa-rdfc-2022` cryptosuite (W3C VC Data Integrity EdDSA): canonicalize the
-credential without its proof and the proof options (with the credential's `@context`) with
-RDFC-1.0 (URDNA2015), hash each with SHA-256, sign `hash(proof options) + hash(credential)`
-with Ed25519, and store the signature as base58btc multibase in `proofValue`.
-
-JSON-LD contexts come from `portal/jsonld_contexts/` through a static document loader, and
-canonicalization runs in "safe mode": a property the contexts do not define would be silently
-dropped from the signed data, so it is an error instead.
-"""
+"""Verify any Open Badges 3.0 credential offline, the way the 1EdTech validator does minus
+the network: context, shape, subject, dates, issuer identity, proof, status."""
 
 from __future__ import annotations
 
-import copy
-import functools
-import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pyld import jsonld
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-CONTEXT_DIR = Path(__file__).resolve().parent / "jsonld_contexts"
-VC_V2 = "https://www.w3.org/ns/credentials/v2"
-VC_V1 = "https://www.w3.org/2018/credentials/v1"
-OB_V3P0 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-STATIC_CONTEXTS: dict[str, str] = {
-    VC_V2: "credentials-v2.jsonld",
-    VC_V1: "2018-credentials-v1.jsonld",
-    "https://w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
-    OB_V3P0: "ob-v3p0-3.0.3.json",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json": "ob-v3p0-3.0.1.json",
-}
-# What the 1EdTech validator accepts in second position: any 3.0.x context, or an alias.
-OB_CONTEXT_RE = re.compile(
-    r"^https://purl\.imsglobal\.org/spec/ob/v3p0/context(-3\.0\.\d+)?\.json$"
-    r"|^https://imsglobal\.github\.io/openbadges-specification/context\.json$"
+from portal.openbadges.multibase import (
+    is_public_key_multibase,
+    multibase_decode,
+    public_key_from_multibase,
 )
-CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
-CRYPTOSUITES = {"eddsa-rdfc-2022", "eddsa-2022"}  # eddsa-2022: the suite's earlier name
-
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {char: index for index, char in enumerate(_B58)}
-ED25519_PUB_PREFIX = b"\xed\x01"  # multicodec ed25519-pub
-ED25519_PRIV_PREFIX = b"\x80\x26"  # multicodec ed25519-priv
-
-
-# --- Multibase -----------------------------------------------------------------------------
-
-
-def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rest = divmod(number, 58)
-        out = _B58[rest] + out
-    leading_zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * leading_zeros + out
-
-
-def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        if char not in _B58_INDEX:
-            raise ValueError(f"{char!r} is not a base58btc character")
-        number = number * 58 + _B58_INDEX[char]
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    leading_ones = len(text) - len(text.lstrip("1"))
-    return b"\0" * leading_ones + body
-
-
-def multibase_decode(text: str) -> bytes:
-    if not text.startswith("z"):
-        raise ValueError("only base58btc multibase values (starting with z) are supported")
-    return b58decode(text[1:])
-
-
-def public_key_from_multibase(text: str) -> Ed25519PublicKey:
-    """An Ed25519 public key from its Multikey form (`z6Mk...`); ValueError if it is not one."""
-    raw = multibase_decode(text)
-    if not raw.startswith(ED25519_PUB_PREFIX) or len(raw) != 34:
-        raise ValueError("not an Ed25519 public key in multicodec form")
-    return Ed25519PublicKey.from_public_bytes(raw[2:])
-
-
-def is_public_key_multibase(text: str) -> bool:
-    try:
-        public_key_from_multibase(text)
-    except ValueError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    private: Ed25519PrivateKey
-
-    @classmethod
-    def generate(cls) -> SigningKey:
-        return cls(Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_multibase(cls, text: str) -> SigningKey:
-        """Parse `z3u2...`: multibase base58btc of multicodec ed25519-priv + 32-byte seed."""
-        try:
-            raw = multibase_decode(text.strip())
-        except ValueError as exc:
-            raise ValueError(f"OB_SIGNING_KEY is malformed: {exc}") from None
-        if not raw.startswith(ED25519_PRIV_PREFIX) or len(raw) != 34:
-            raise ValueError(
-                "OB_SIGNING_KEY is malformed: expected an Ed25519 private key in multibase "
-                "(multicodec 0x1300 + 32 bytes, base58btc, starting with z3u2)"
-            )
-        return cls(Ed25519PrivateKey.from_private_bytes(raw[2:]))
-
-    def to_multibase(self) -> str:
-        seed = self.private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        return "z" + b58encode(ED25519_PRIV_PREFIX + seed)
-
-    @property
-    def public_multibase(self) -> str:
-        raw = self.private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return "z" + b58encode(ED25519_PUB_PREFIX + raw)
-
-
-# --- JSON-LD -------------------------------------------------------------------------------
-
-
-class OfflineDocumentError(Exception):
-    """A context that is not vendored: canonicalizing would need the network."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(f"{url} is not available offline")
-        self.url = url
-
-
-class UndefinedTermError(Exception):
-    def __init__(self, term: str | None) -> None:
-        super().__init__(f"{term!r} is not defined by the credential's contexts")
-        self.term = term
-
-
-@functools.cache
-def _context_text(url: str) -> str:
-    return (CONTEXT_DIR / STATIC_CONTEXTS[url]).read_text(encoding="utf-8")
-
-
-def static_document_loader(url: str, options: Any = None) -> dict[str, Any]:
-    """pyld document loader that knows only the vendored contexts and never fetches."""
-    if url not in STATIC_CONTEXTS:
-        raise OfflineDocumentError(url)
-    return {"contextUrl": None, "documentUrl": url, "document": json.loads(_context_text(url))}
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    seen: set[int] = set()
-    current: BaseException = exc
-    while id(current) not in seen:
-        seen.add(id(current))
-        cause = getattr(current, "cause", None) or current.__cause__ or current.__context__
-        if isinstance(cause, OfflineDocumentError | UndefinedTermError):
-            return cause
-        if not isinstance(cause, BaseException):
-            break
-        current = cause
-    details = getattr(exc, "details", None)
-    if isinstance(details, dict):
-        nested = details.get("cause")
-        if isinstance(nested, BaseException):
-            return _root_cause(nested)
-    return exc
-
-
-def canonicalize(document: Mapping[str, Any]) -> str:
-    """RDFC-1.0 (URDNA2015) N-Quads of a JSON-LD document, offline and in safe mode.
-
-    Raises OfflineDocumentError for an unknown context and UndefinedTermError for a property
-    the contexts do not define (it would be left out of what is signed).
-    """
-
-    def refuse_dropped(term: str | None) -> None:
-        raise UndefinedTermError(term)
-
-    processor = jsonld.JsonLdProcessor(on_property_dropped=refuse_dropped)
-    try:
-        result = processor.normalize(
-            copy.deepcopy(dict(document)),
-            {
-                "algorithm": "URDNA2015",
-                "format": "application/n-quads",
-                "documentLoader": static_document_loader,
-            },
-        )
-    except Exception as exc:
-        root = _root_cause(exc)
-        if root is not exc:
-            raise root from exc
-        raise
-    return str(result)
-
-
-def _hash_data(unsigned: Mapping[str, Any], proof_options: Mapping[str, Any]) -> bytes:
-    options = {"@context": unsigned["@context"], **proof_options}
-    return (
-        hashlib.sha256(canonicalize(options).encode()).digest()
-        + hashlib.sha256(canonicalize(unsigned).encode()).digest()
-    )
-
-
-def iso(moment: datetime) -> str:
-    """XML Schema dateTime in UTC with a Z, to the second (what VC validators expect)."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sign(
-    document: Mapping[str, Any],
-    *,
-    key: SigningKey,
-    verification_method: str,
-    created: datetime,
-) -> dict[str, Any]:
-    """Return the document with a DataIntegrityProof (eddsa-rdfc-2022); any old proof goes."""
-    unsigned = {name: value for name, value in document.items() if name != "proof"}
-    proof: dict[str, Any] = {
-        "type": "DataIntegrityProof",
-        "created": iso(created),
-        "verificationMethod": verification_method,
-        "cryptosuite": "eddsa-rdfc-2022",
-        "proofPurpose": "assertionMethod",
-    }
-    signature = key.private.sign(_hash_data(unsigned, proof))
-    return {**unsigned, "proof": {**proof, "proofValue": "z" + b58encode(signature)}}
-
+from portal.openbadges.signing import (
+    CREDENTIAL_TYPES,
+    CRYPTOSUITES,
+    OB_CONTEXT_RE,
+    OB_V3P0,
+    STATIC_CONTEXTS,
+    VC_V1,
+    VC_V2,
+    OfflineDocumentError,
+    UndefinedTermError,
+    _hash_data,
+)
 
 # --- Verification --------------------------------------------------------------------------
 

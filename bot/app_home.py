@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from bot import people
+from bot import identity
 from bot.blocks.home_tab import HomeData, HomeTeam, home_view
 from bot.format import money
 from bot.models import Delivery
@@ -25,7 +25,7 @@ MAX_ALERTS = 5
 
 def home_data(slack_user_id: str) -> HomeData:
     site = settings.SITE_URL.rstrip("/")
-    user = people.user_for_slack_id(slack_user_id)
+    user = identity.user_for_slack_id(slack_user_id)
     if user is None:
         return HomeData(
             person="",
@@ -35,8 +35,8 @@ def home_data(slack_user_id: str) -> HomeData:
             note="I can't match your Slack account to anyone in the AI FinOps portal yet: ask "
             "a FinOps admin to add your Slack id to your profile.",
         )
-    own = people.teams_of(user, slack_user_id)[:MAX_TEAMS]
-    today = people.local_today(own[0] if own else None)
+    own = identity.teams_of(user, slack_user_id)[:MAX_TEAMS]
+    today = identity.local_today(own[0] if own else None)
     month_start = today.replace(day=1)
     upto = today + timedelta(days=1)
     month = f"{month_start:%B %Y}"
