@@ -14,6 +14,7 @@ import subprocess
 import zipfile
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from portal.credentials import credential_verify
@@ -139,7 +140,8 @@ def test_hr_journey_in_chromium(page, live_server, people, rubric, curriculum, s
 
     # A bulk ZIP of the role's candidates, with progress on the page.
     page.click("a:has-text('ZIP of the candidates')")
-    assert page.locator("input[name=people]:checked").count() == 2
+    page.wait_for_selector("button:has-text('Build the ZIP')")  # the click returns before the page
+    expect(page.locator("input[name=people]:checked")).to_have_count(2)
     shot(page, "06-bulk")
     page.click("button:has-text('Build the ZIP')")
     page.wait_for_selector("#zip-download")
