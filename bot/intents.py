@@ -24,6 +24,7 @@ from metrics.economics.forecast import forecast_month_end
 from metrics.models import Alert, Budget, Team
 from metrics.money import format_money
 from metrics.queries import Scope, SpendQuery
+from metrics.spend_filters import dashboard_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -109,7 +110,7 @@ def ranking_reply(question: Question, q: SpendQuery) -> Reply:
     if dim in ("model", "application"):
         notes.append(f"Spend with no {dim} (e.g. cloud infrastructure) is not ranked.")
     notes += _through_note(r.data_through, q.end)
-    return Reply(_title(title), tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(_title(title), tuple(lines), tuple(notes), dashboard_url(q))
 
 
 # --- KPIs ------------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         notes.append("Carbon is an estimate (EcoLogits method: model size, PUE, grid intensity).")
     notes.append(f"Period {question.period.dates()}.")
     notes += _through_note(queries.data_through(providers=q.providers, before=q.end), q.end)
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def _defined(value: float | None) -> bool:
@@ -237,7 +238,7 @@ def compare_reply(question: Question, q: SpendQuery) -> Reply:
     title = _title(f"{q.scope.label}{_filters(question)}: {question.period.label} vs {prev_label}")
     lines = _change_lines(c)
     notes = [f"{_title(_cost_word(q))}.", *c.notes()]
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def _change_lines(c: queries.Comparison) -> list[str]:
@@ -301,7 +302,7 @@ def compare_teams_reply(question: Question, q: SpendQuery) -> Reply:
     )
     notes = [f"{_title(_cost_word(q))}, {question.period.dates()}."]
     notes += _through_note(r.data_through, q.end)
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def drivers_reply(question: Question, q: SpendQuery) -> Reply:
@@ -326,7 +327,7 @@ def drivers_reply(question: Question, q: SpendQuery) -> Reply:
         "same change.",
         *c.notes(),
     ]
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 # --- Budgets and forecasts -------------------------------------------------------------------

@@ -137,7 +137,7 @@ def expected_effect(
 
 
 def _route_effect(team: Team, params: dict[str, Any], currency: str) -> dict[str, Any]:
-    from metrics.economics.pricing import what_if
+    from metrics.economics.pricing.whatif import what_if
 
     end = timezone.localdate()
     start = end - timedelta(days=WHAT_IF_DAYS)

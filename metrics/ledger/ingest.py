@@ -43,7 +43,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from metrics.economics.pricing import batch_reprice_scope, reprice_rows
+from metrics.economics.pricing.repricing import batch_reprice_scope, reprice_rows
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
 from metrics.ledger.names import application_names_store

@@ -30,3 +30,17 @@ def test_admin_sees_the_organization_and_unallocated(client, people, teams):
 def test_bad_dates_fall_back_to_month_to_date(client, people, teams):
     client.force_login(people["engineer"])
     assert client.get("/dashboard/?start=nonsense&end=2026-99-99").status_code == 200
+
+
+def test_portal_filters_are_the_spend_filters_with_a_stack_and_a_year_at_most():
+    from django.http import QueryDict
+
+    from portal.views.spend import Filters
+
+    today = date(2026, 10, 16)
+    year = Filters.parse(QueryDict("start=2025-10-16&end=2026-10-17&stack=model"), today)
+    assert (year.start, year.end, year.stack) == (date(2025, 10, 16), date(2026, 10, 17), "model")
+    assert Filters.parse(QueryDict(year.url("/").split("?")[1]), today) == year
+    longer = Filters.parse(QueryDict("start=2025-10-15&end=2026-10-17"), today)
+    assert (longer.start, longer.end) == (date(2026, 10, 1), today)  # the month to date
+    assert Filters.parse(QueryDict("stack=bars"), today).stack == "provider"

@@ -18,7 +18,7 @@ from metrics.advice.recommendations.workloads import (
     money_text,
     variation,
 )
-from metrics.economics.pricing import PriceBook, usage_cost
+from metrics.economics.pricing.catalog import PriceBook, usage_cost
 from metrics.models import Recommendation
 from metrics.money import format_money
 

@@ -16,7 +16,8 @@ from metrics.advice.recommendations.workloads import (
     smaller_model,
     variation,
 )
-from metrics.economics.pricing import PriceBook, what_if_rows
+from metrics.economics.pricing.catalog import PriceBook
+from metrics.economics.pricing.whatif import what_if_rows
 from metrics.models import Recommendation
 from metrics.money import format_money
 
