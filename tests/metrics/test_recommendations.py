@@ -134,6 +134,9 @@ def test_downsizing_fires_on_short_uniform_frontier_workloads(catalog, teams):
     f = found(kind="downsize")[("downsize", "classifier on openai/gpt-4o")]
     assert f.team_id == team.pk and f.currency == "USD"
     assert f.monthly_saving == D("49.35")  # 30 x (1.75 - 0.105)
+    assert f.title == (
+        "Route classifier on openai/gpt-4o to gpt-4o-mini: about $49.35 a month (94%) less"
+    )
     ev = f.evidence
     assert (ev["model_from"], ev["model_to"]) == ("gpt-4o", "gpt-4o-mini")
     assert ev["avg_input_tokens_per_request"] == 500.0

@@ -11,7 +11,7 @@ def test_engineer_sees_own_team_total_and_not_others(client, people, teams):
     DailyCostFactory(team=teams["search"], day=date(2026, 10, 5), cost="999.99")
     client.force_login(people["engineer"])
     page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
-    assert "USD 20.00" in page and "999.99" not in page
+    assert "$20.00" in page and "999.99" not in page
     # Another team is answered like a team that does not exist (as the API does).
     assert client.get("/dashboard/?team=search").status_code == 404
 
@@ -21,10 +21,10 @@ def test_admin_sees_the_organization_and_unallocated(client, people, teams):
     DailyCostFactory(team=None, day=date(2026, 10, 5), cost="3")
     client.force_login(people["admin"])
     page = client.get("/dashboard/?start=2026-10-01&end=2026-10-31").content.decode()
-    assert "USD 8.00" in page
+    assert "$8.00" in page
     org = client.get("/dashboard/org/?start=2026-10-01&end=2026-10-31").content.decode()
     unallocated = org.split('id="h-unalloc"')[1].split("</section>")[0]
-    assert "USD 3.00" in unallocated and "37.5% of the total" in unallocated
+    assert "$3.00" in unallocated and "37.5% of the total" in unallocated
 
 
 def test_bad_dates_fall_back_to_month_to_date(client, people, teams):

@@ -25,6 +25,7 @@ from metrics.advice.recommendations.workloads import (
 )
 from metrics.economics import kpis
 from metrics.models import CostRecord, Recommendation
+from metrics.money import format_money
 
 OPENCOST_PROVIDER = "kubernetes"
 IDLE = "__idle__"
@@ -105,7 +106,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                 subject=f"GPU pool of cluster {cluster}",
                 title=(
                     f"Scale the GPU pool of {cluster} down: {share:.0%} of its GPU cost is idle, "
-                    f"about {currency} {money_text(monthly)} a month"
+                    f"about {format_money(monthly, currency)} a month"
                 ),
                 monthly_saving=monthly.quantize(CENT),
                 currency=currency,
@@ -142,7 +143,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                         subject=subject,
                         title=(
                             f"Request fewer GPUs for {subject}: {efficiency:.0%} GPU "
-                            f"efficiency, about {currency} {money_text(monthly)} a month"
+                            f"efficiency, about {format_money(monthly, currency)} a month"
                         ),
                         monthly_saving=monthly.quantize(CENT),
                         currency=currency,
@@ -180,7 +181,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                     subject=subject,
                     title=(
                         f"Cut GPU cold starts of {subject}: {share:.0%} of its GPU cost is "
-                        f"spent before first use, about {currency} {money_text(monthly)} a month"
+                        f"spent before first use, about {format_money(monthly, currency)} a month"
                     ),
                     monthly_saving=monthly.quantize(CENT),
                     currency=currency,
