@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,6 +31,7 @@ from bot.blocks.nudge_cards import NudgeCard, nudge_blocks, nudge_done_blocks
 from bot.clicks import Click, tell
 from bot.models import Delivery, Interaction, Nudge, NudgeKind, NudgeMute
 from bot.transport import DeliveryError, call, deliver, enqueue
+from metrics.ledger.locks import xact_lock
 from metrics.models import Recommendation, Team, TeamMembership
 from metrics.money import SYMBOLS, format_money
 from metrics.queries import readable_names
@@ -204,8 +204,8 @@ def reserve(
     person only."""
     with transaction.atomic():
         if team is not None:
-            _lock(f"nudge:team:{team.pk}")
-        _lock(f"nudge:person:{slack_user_id}")
+            xact_lock(f"nudge:team:{team.pk}")
+        xact_lock(f"nudge:person:{slack_user_id}")
         counted = Nudge.objects.filter(status=Nudge.Status.SENT)
         last = (
             counted.filter(recipient=slack_user_id, kind=kind, subject=subject)
@@ -242,14 +242,6 @@ def reserve(
             recommendation=recommendation,
             created_at=now,
         )
-
-
-def _lock(name: str) -> None:
-    """A transaction-scoped lock. SQLite needs none: its writers already run one at a time
-    (transactions begin IMMEDIATE, see settings)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
 
 
 # The saving inside a recommendation's title ("...: about $1,234.56 a month (40%) less", in
