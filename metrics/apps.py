@@ -18,12 +18,12 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from metrics import schedules, signals
-        from metrics.economics import pricing
+        from metrics.economics.pricing import repricing
         from metrics.models import AllocationRule
 
         post_migrate.connect(schedules.ensure_periodic_tasks_after_migrate, sender=self)
         post_migrate.connect(create_cache_table, sender=self)
         post_save.connect(signals.queue_reallocation, sender=AllocationRule)
         post_delete.connect(signals.queue_reallocation, sender=AllocationRule)
-        pricing.connect_signals()
-        pricing.reprice_requested.connect(signals.queue_reprice_task, dispatch_uid="reprice-task")
+        repricing.connect_signals()
+        repricing.reprice_requested.connect(signals.queue_reprice_task, dispatch_uid="reprice-task")

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 from django.db import transaction
 
-from metrics.economics.pricing import batch_reprice_scope, reprice_rows
+from metrics.economics.pricing.repricing import batch_reprice_scope, reprice_rows
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
 from metrics.ledger.rollups import rebuild_rollups
@@ -100,7 +100,7 @@ def ledger_reprice(*, since: date | None = None) -> int:
 
 
 def ledger_reprice_batch(batch_id: int) -> int:
-    """Re-price what one import may have changed (see pricing.batch_reprice_scope); same
+    """Re-price what one import may have changed (see pricing.repricing.batch_reprice_scope); same
     contract as `ledger_reprice`. Imports do this themselves; this is for a re-run."""
     with transaction.atomic():
         ledger_lock()

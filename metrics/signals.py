@@ -12,7 +12,7 @@ def queue_reallocation(sender: type, **kwargs: Any) -> None:
 
 
 def queue_reprice_task(sender: type, since: date | None = None, **kwargs: Any) -> None:
-    """metrics.economics.pricing asked for a re-pricing (a price changed): queue the task."""
+    """metrics.economics.pricing.repricing asked for a re-pricing (a price changed): queue it."""
     from metrics.tasks_advice import reprice_ledger
 
     reprice_ledger.delay(since.isoformat() if since else "")

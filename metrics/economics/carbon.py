@@ -43,7 +43,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import ExpressionWrapper, F, FloatField, QuerySet
 
-from metrics.economics.pricing import PriceBook, prefix_match
+from metrics.economics.pricing.catalog import PriceBook, prefix_match
 from metrics.models import DailyCost
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parent.parent.parent
 # The ledger: what an import, a re-pricing or a re-allocation runs.
 LEDGER = [
     "metrics/ledger/ingest.py",
-    "metrics/economics/pricing.py",
+    *sorted(
+        str(p.relative_to(REPO)) for p in (REPO / "metrics" / "economics" / "pricing").glob("*.py")
+    ),
     "metrics/economics/carbon.py",
     "metrics/ledger/rollups.py",
     "metrics/services.py",

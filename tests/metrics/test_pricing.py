@@ -11,16 +11,15 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from metrics.economics.pricing import (
+from metrics.economics.pricing.catalog import price_for, usage_cost
+from metrics.economics.pricing.catalog_file import (
     DEFAULT_CATALOG,
     CatalogError,
-    connect_signals,
-    price_for,
     prices_load,
     read_catalog,
-    usage_cost,
-    what_if,
 )
+from metrics.economics.pricing.repricing import connect_signals
+from metrics.economics.pricing.whatif import what_if
 from metrics.ledger.ingest import billing_import
 from metrics.models import CostRecord, DailyCost, GpuRate, ModelPrice
 from metrics.services import ledger_reprice, ledger_reprice_batch

@@ -24,7 +24,7 @@ from metrics.advice.recommendations.workloads import (
     Workload,
     workloads_of,
 )
-from metrics.economics.pricing import PriceBook
+from metrics.economics.pricing.catalog import PriceBook
 from metrics.models import Recommendation, RemediationAction, Team
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from metrics.advice.recommendations.workloads import (
     catalog_price,
     money_text,
 )
-from metrics.economics.pricing import PriceBook, usage_cost
+from metrics.economics.pricing.catalog import PriceBook, usage_cost
 from metrics.models import Recommendation
 
 

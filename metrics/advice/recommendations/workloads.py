@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 
-from metrics.economics.pricing import USAGE_BY, PriceBook
+from metrics.economics.pricing.catalog import PriceBook
+from metrics.economics.pricing.whatif import USAGE_BY
 from metrics.models import ModelPrice
 
 CENT = Decimal("0.01")

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.economics.pricing import DEFAULT_CATALOG, CatalogError, prices_load
+from metrics.economics.pricing.catalog_file import DEFAULT_CATALOG, CatalogError, prices_load
 
 
 class Command(BaseCommand):
