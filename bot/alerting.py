@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,13 +18,13 @@ from bot import identity
 from bot.blocks.alert_cards import AlertCard, alert_blocks, alert_details_blocks, alert_text
 from bot.blocks.kit import slack_date
 from bot.clicks import Click, tell
-from bot.format import money
 from bot.models import Delivery, Interaction
 from bot.remediation import action_card, action_label, refresh_message, tell_if_cannot_run
 from bot.transport import deliver
 from metrics.advice.remediation import action_approve
 from metrics.alerting.alerts import alert_acknowledge, alert_snooze, last_wake
 from metrics.models import VIEW_ALL_SPEND, Alert, RemediationAction, Team
+from metrics.money import format_money
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -60,7 +59,7 @@ def alert_card(alert: Alert) -> AlertCard:
     card_of_action = action_card(action) if action is not None else None
     amount = ""
     if alert.amount is not None:
-        amount = money(alert.amount, alert.currency or "USD")
+        amount = format_money(alert.amount, alert.currency or "USD")
     team_name = alert.team.name if alert.team else "Whole organization"
     query = {"team": alert.team.slug} if alert.team else {}
     return AlertCard(
@@ -79,13 +78,6 @@ def alert_card(alert: Alert) -> AlertCard:
     )
 
 
-def _amount(value: Any, currency: str) -> str:
-    try:
-        return money(Decimal(str(value)), currency)
-    except (InvalidOperation, ValueError, TypeError):
-        return str(value)
-
-
 def alert_fields(alert: Alert) -> list[tuple[str, str]]:
     """The alert's fields as the API gives them (GET /api/v1/alerts/<id>/), with words for
     labels, money in one format, times in the reader's zone; empty and internal ones left
@@ -99,7 +91,7 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
         ("Status", alert.get_status_display()),
     ]
     if alert.amount is not None:
-        fields.append(("Amount", money(alert.amount, currency)))
+        fields.append(("Amount", format_money(alert.amount, currency)))
     if alert.subject:
         label = "Model" if alert.kind == Alert.Kind.ANOMALY else "Application"
         fields.append(
@@ -113,7 +105,8 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
             fields.append(
                 (
                     "Spent of budget",
-                    f"{_amount(d['spent'], currency)} of {_amount(d['budget'], currency)}",
+                    f"{format_money(d['spent'], currency)} of "
+                    f"{format_money(d['budget'], currency)}",
                 )
             )
         if "percent" in d:
@@ -124,15 +117,18 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
             fields.append(("Superseded by", f"the {d['superseded_by']}% threshold"))
     elif alert.kind == Alert.Kind.FORECAST:
         if "expected" in d:
-            fields.append(("Expected month end", _amount(d["expected"], currency)))
+            fields.append(("Expected month end", format_money(d["expected"], currency)))
         if "low" in d and "high" in d:
             fields.append(
-                ("Range", f"{_amount(d['low'], currency)} to {_amount(d['high'], currency)}")
+                (
+                    "Range",
+                    f"{format_money(d['low'], currency)} to {format_money(d['high'], currency)}",
+                )
             )
         if "budget" in d:
-            fields.append(("Budget", _amount(d["budget"], currency)))
+            fields.append(("Budget", format_money(d["budget"], currency)))
         if "month_to_date" in d:
-            fields.append(("Month to date", _amount(d["month_to_date"], currency)))
+            fields.append(("Month to date", format_money(d["month_to_date"], currency)))
         if "days_observed" in d:
             fields.append(
                 (
@@ -142,9 +138,9 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
             )
     elif alert.kind == Alert.Kind.ANOMALY:
         if d.get("median_7d") is not None:
-            fields.append(("7-day median", _amount(d["median_7d"], currency)))
+            fields.append(("7-day median", format_money(d["median_7d"], currency)))
         if d.get("median_28d") is not None:
-            fields.append(("28-day median", _amount(d["median_28d"], currency)))
+            fields.append(("28-day median", format_money(d["median_28d"], currency)))
         z = d.get("zscore")
         fields.append(
             (
@@ -160,7 +156,7 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
                 (
                     "Rule",
                     f"over {rule.get('multiplier')}x the 7-day median, at least "
-                    f"{_amount(rule.get('min_amount', 0), currency)}, "
+                    f"{format_money(rule.get('min_amount', 0), currency)}, "
                     f"z-score over {rule.get('zscore')}",
                 )
             )
@@ -190,10 +186,10 @@ def breakdown_lines(alert: Alert) -> tuple[str, ...]:
     for row in rows:
         if not isinstance(row, dict) or "model" not in row or "cost" not in row:
             continue
-        line = f"{row['model']}: {money(row['cost'], currency)}"
+        line = f"{row['model']}: {format_money(row['cost'], currency)}"
         median = row.get("median_7d")
         if row.get("ratio") is not None and median is not None:
-            line += f", {row['ratio']}x its 7-day median ({money(median, currency)})"
+            line += f", {row['ratio']}x its 7-day median ({format_money(median, currency)})"
         elif median == 0:
             line += ", new (nothing in the 7 days before)"
         if row.get("anomalous"):

@@ -10,12 +10,12 @@ from django.conf import settings
 
 from bot import identity
 from bot.blocks.home_tab import HomeData, HomeTeam, home_view
-from bot.format import money
 from bot.models import Delivery
 from bot.services import budget_statuses
 from bot.transport import deliver
 from metrics import queries
 from metrics.models import VIEW_ALL_SPEND, Alert, Team
+from metrics.money import format_money
 from metrics.queries import Scope
 from portal.learning import user_learning_summary
 
@@ -46,7 +46,8 @@ def home_data(slack_user_id: str) -> HomeData:
     for team in own:
         by_currency = spent.get(team.pk, {})
         budget_lines = [
-            f"{money(b.spent, b.currency)} of {money(b.amount, b.currency)} ({b.percent:.1f}%)"
+            f"{format_money(b.spent, b.currency)} of {format_money(b.amount, b.currency)} "
+            f"({b.percent:.1f}%)"
             for b in budgets
             if b.team_id == team.pk and b.amount
         ]
@@ -54,8 +55,8 @@ def home_data(slack_user_id: str) -> HomeData:
             HomeTeam(
                 name=team.name,
                 month=month,
-                spent=[money(v, c) for c, v in sorted(by_currency.items())]
-                or [money(Decimal(0), "USD")],
+                spent=[format_money(v, c) for c, v in sorted(by_currency.items())]
+                or [format_money(Decimal(0), "USD")],
                 budget="; ".join(budget_lines),
             )
         )

@@ -1,27 +1,11 @@
 """Numbers formatted one way everywhere the bot speaks (Slack blocks, plain text, summaries,
-alerts): money, counts, percentages, grams. Pure functions."""
+alerts): counts, percentages, grams. Money is `metrics.money.format_money`, shared with the
+portal and the board report. Pure functions."""
 
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import TypeGuard
-
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def money(amount: Decimal | float, currency: str, *, unit: bool = False) -> str:
-    """$1,234.56; unit costs (fractions of a cent) keep four significant decimals."""
-    value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
-    if unit and value and abs(value) < 1:
-        # two significant digits at least: $0.0012, $0.000012
-        text = f"{value:.{max(4, 1 - value.adjusted())}f}"
-    else:
-        text = f"{value:,.2f}"
-    symbol = SYMBOLS.get(currency)
-    if symbol:
-        return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
-    return f"{text} {currency}"
 
 
 def count(value: float) -> str:

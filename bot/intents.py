@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from bot.format import count, coverage_note, grams, money, percent
+from bot.format import count, coverage_note, grams, percent
 from bot.question import KPIS, Question
 from metrics import queries
 from metrics.economics.forecast import forecast_month_end
 from metrics.models import Alert, Budget, Team
+from metrics.money import format_money
 from metrics.queries import Scope, SpendQuery
+from metrics.spend_filters import dashboard_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -91,12 +93,15 @@ def ranking_reply(question: Question, q: SpendQuery) -> Reply:
     for i, row in enumerate(r.rows[:MAX_LINES], start=1):
         label = queries.readable_name(row.key, names) if dim == "application" else row.name
         share = f" ({row.share * 100:.1f}%)" if row.share is not None else ""
-        lines.append(f"{i}. {label}: {money(row.amount, row.currency)}{share}")
+        lines.append(f"{i}. {label}: {format_money(row.amount, row.currency)}{share}")
     if not lines:
         lines.append(f"No {_cost_word(q)} by {dim} in {question.period.dates()}.")
     notes = [
         f"{_title(_cost_word(q))}, {question.period.dates()}; total "
-        + (" + ".join(money(v, c) for c, v in sorted(r.totals.items())) or money(0, "USD"))
+        + (
+            " + ".join(format_money(v, c) for c, v in sorted(r.totals.items()))
+            or format_money(0, "USD")
+        )
         + "."
     ]
     shown = min(len(r.rows), MAX_LINES)
@@ -105,7 +110,7 @@ def ranking_reply(question: Question, q: SpendQuery) -> Reply:
     if dim in ("model", "application"):
         notes.append(f"Spend with no {dim} (e.g. cloud infrastructure) is not ranked.")
     notes += _through_note(r.data_through, q.end)
-    return Reply(_title(title), tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(_title(title), tuple(lines), tuple(notes), dashboard_url(q))
 
 
 # --- KPIs ------------------------------------------------------------------------------------
@@ -124,15 +129,16 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         if share is not None and share < 0.9995 and kpi.currency:
             notes.append(
                 f"Matched numerator: only the cost of providers that report {unit_word} "
-                f"({', '.join(kpi.providers) or 'none'}): {money(kpi.covered_cost, kpi.currency)} "
-                f"of {money(kpi.total_cost, kpi.currency)}."
+                f"({', '.join(kpi.providers) or 'none'}): "
+                f"{format_money(kpi.covered_cost, kpi.currency)} "
+                f"of {format_money(kpi.total_cost, kpi.currency)}."
             )
 
     if name == "cost_per_inference":
         k = units[name]
         if _defined(k.value):
             lines.append(
-                f"{money(k.value, k.currency, unit=True)} per request over "
+                f"{format_money(k.value, k.currency, unit=True)} per request over "
                 f"{count(k.units)} requests{coverage_note(k.coverage)}"
             )
             cover(k, "requests")
@@ -142,7 +148,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         k = units[name]
         if _defined(k.value):
             lines.append(
-                f"{money(k.value, k.currency, unit=True)} per 1k tokens over "
+                f"{format_money(k.value, k.currency, unit=True)} per 1k tokens over "
                 f"{count(k.units)} tokens{coverage_note(k.coverage)}"
             )
             cover(k, "tokens")
@@ -168,8 +174,8 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         lines.append(f"{hours.value:,.1f} GPU hours")
         if _defined(per_hour.value):
             lines.append(
-                f"{money(per_hour.value, per_hour.currency, unit=True)} per GPU hour "
-                f"({money(per_hour.covered_cost, per_hour.currency)} of GPU providers' cost"
+                f"{format_money(per_hour.value, per_hour.currency, unit=True)} per GPU hour "
+                f"({format_money(per_hour.covered_cost, per_hour.currency)} of GPU providers' cost"
                 f"{coverage_note(per_hour.coverage)})"
             )
     elif name == "cold_start":
@@ -182,7 +188,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         )
         if cold:
             lines += [
-                f"{money(v, c)} of GPU time before first productive use"
+                f"{format_money(v, c)} of GPU time before first productive use"
                 for c, v in sorted(cold.items())
             ]
         else:
@@ -204,7 +210,7 @@ def kpi_reply(question: Question, q: SpendQuery) -> Reply:
         notes.append("Carbon is an estimate (EcoLogits method: model size, PUE, grid intensity).")
     notes.append(f"Period {question.period.dates()}.")
     notes += _through_note(queries.data_through(providers=q.providers, before=q.end), q.end)
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def _defined(value: float | None) -> bool:
@@ -221,7 +227,9 @@ def _undefined(k: queries.UnitKpi, what: str) -> str:
 
 
 def _totals(values: dict[str, Decimal]) -> str:
-    return " + ".join(money(v, c) for c, v in sorted(values.items())) or money(0, "USD")
+    return " + ".join(format_money(v, c) for c, v in sorted(values.items())) or format_money(
+        0, "USD"
+    )
 
 
 def compare_reply(question: Question, q: SpendQuery) -> Reply:
@@ -230,7 +238,7 @@ def compare_reply(question: Question, q: SpendQuery) -> Reply:
     title = _title(f"{q.scope.label}{_filters(question)}: {question.period.label} vs {prev_label}")
     lines = _change_lines(c)
     notes = [f"{_title(_cost_word(q))}.", *c.notes()]
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def _change_lines(c: queries.Comparison) -> list[str]:
@@ -254,7 +262,7 @@ def _change_lines(c: queries.Comparison) -> list[str]:
         if ratio is None:
             lines.append(f"Change: no {currency} spend in the previous period to compare with")
         else:
-            lines.append(f"Change: {sign}{money(delta, currency)} ({percent(ratio)})")
+            lines.append(f"Change: {sign}{format_money(delta, currency)} ({percent(ratio)})")
     return lines
 
 
@@ -280,19 +288,21 @@ def compare_teams_reply(question: Question, q: SpendQuery) -> Reply:
         amount = row.amount if row else Decimal(0)
         currency = row.currency if row else "USD"
         amounts.append((name, amount, currency))
-        lines.append(f"{name}: {money(amount, currency)}")
+        lines.append(f"{name}: {format_money(amount, currency)}")
     if len(amounts) == 2 and amounts[0][2] == amounts[1][2]:
         (a, x, cur), (b, y, _) = amounts
         diff = x - y
         more, less = (a, b) if diff >= 0 else (b, a)
         rel = f" ({abs(diff) / min(x, y) * 100:.1f}% more)" if min(x, y) else ""
-        lines.append(f"Difference: {more} spent {money(abs(diff), cur)} more than {less}{rel}")
+        lines.append(
+            f"Difference: {more} spent {format_money(abs(diff), cur)} more than {less}{rel}"
+        )
     title = _title(
         f"{' vs '.join(n for n, _, _ in amounts)}{_filters(question)}, {question.period.label}"
     )
     notes = [f"{_title(_cost_word(q))}, {question.period.dates()}."]
     notes += _through_note(r.data_through, q.end)
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 def drivers_reply(question: Question, q: SpendQuery) -> Reply:
@@ -308,15 +318,16 @@ def drivers_reply(question: Question, q: SpendQuery) -> Reply:
             ratio = f" ({percent(row.change)})" if row.change is not None else " (new)"
             sign = "+" if row.delta >= 0 else ""
             lines.append(
-                f"  {dim} {row.key}: {sign}{money(row.delta, row.currency)}{ratio}, "
-                f"{money(row.previous, row.currency)} to {money(row.current, row.currency)}"
+                f"  {dim} {row.key}: {sign}{format_money(row.delta, row.currency)}{ratio}, "
+                f"{format_money(row.previous, row.currency)} to "
+                f"{format_money(row.current, row.currency)}"
             )
     notes = [
         f"{_title(_cost_word(q))}; each dimension (model, application, provider) splits the "
         "same change.",
         *c.notes(),
     ]
-    return Reply(title, tuple(lines), tuple(notes), queries.dashboard_url(q))
+    return Reply(title, tuple(lines), tuple(notes), dashboard_url(q))
 
 
 # --- Budgets and forecasts -------------------------------------------------------------------
@@ -348,32 +359,33 @@ def budget_reply(question: Question, scope: Scope, today: date) -> Reply:
             left = amount - used
             share = f" ({used * 100 / amount:.1f}%)" if amount else ""
             text = (
-                f"{team.name}: {money(used, b.currency)} of {money(amount, b.currency)} spent"
-                f"{share}, {money(max(left, Decimal(0)), b.currency)} left"
+                f"{team.name}: {format_money(used, b.currency)} of "
+                f"{format_money(amount, b.currency)} spent"
+                f"{share}, {format_money(max(left, Decimal(0)), b.currency)} left"
             )
             if left < 0:
-                text += f" (over by {money(-left, b.currency)})"
+                text += f" (over by {format_money(-left, b.currency)})"
             if forecast is not None and forecast.currency == b.currency:
                 verdict = (
-                    f"will go over by about {money(forecast.expected - amount, b.currency)}"
+                    f"will go over by about {format_money(forecast.expected - amount, b.currency)}"
                     if forecast.expected > amount
                     else "stays within budget"
                 )
                 if forecast.low <= amount < forecast.high:
                     verdict += " (the budget is inside the forecast range)"
                 text += (
-                    f"; month-end forecast {money(forecast.expected, b.currency)} "
-                    f"(range {money(forecast.low, b.currency)} to "
-                    f"{money(forecast.high, b.currency)}): {verdict}"
+                    f"; month-end forecast {format_money(forecast.expected, b.currency)} "
+                    f"(range {format_money(forecast.low, b.currency)} to "
+                    f"{format_money(forecast.high, b.currency)}): {verdict}"
                 )
             lines.append(text)
         if not team_budgets:
             text = f"{team.name}: no monthly budget set"
             if forecast is not None:
                 text += (
-                    f"; month-end forecast {money(forecast.expected, forecast.currency)} "
-                    f"(range {money(forecast.low, forecast.currency)} to "
-                    f"{money(forecast.high, forecast.currency)})"
+                    f"; month-end forecast {format_money(forecast.expected, forecast.currency)} "
+                    f"(range {format_money(forecast.low, forecast.currency)} to "
+                    f"{format_money(forecast.high, forecast.currency)})"
                 )
             lines.append(text)
     if not lines:
@@ -404,7 +416,9 @@ def alerts_reply(scope: Scope) -> Reply:
     total = alerts.count()
     lines = []
     for a in rows[:MAX_LINES]:
-        amount = f", {money(a.amount, a.currency)}" if a.amount is not None and a.currency else ""
+        amount = (
+            f", {format_money(a.amount, a.currency)}" if a.amount is not None and a.currency else ""
+        )
         team = a.team.name if a.team else "no team"
         lines.append(f"{a.day.isoformat()} {a.get_kind_display()} ({team}{amount}): {a.title}")
     if not lines:
@@ -419,16 +433,19 @@ def savings_reply(scope: Scope) -> Reply:
     found = queries.savings(scope)
     lines = []
     for currency, amount in sorted(found["open"].items()):
-        lines.append(f"Open recommendations could save about {money(amount, currency)} a month")
+        lines.append(
+            f"Open recommendations could save about {format_money(amount, currency)} a month"
+        )
     for rec in found["top_open"][:10]:
         lines.append(
-            f"  {rec['title']} ({rec['team']}): {money(rec['saving'], rec['currency'])} a month"
+            f"  {rec['title']} ({rec['team']}): "
+            f"{format_money(rec['saving'], rec['currency'])} a month"
         )
     if not lines:
         lines.append("No open recommendations: nothing to save found yet.")
     notes = ["Savings are the estimates of the open recommendations (monthly)."]
     for currency, amount in sorted(found["realized"].items()):
-        notes.append(f"Already realized: {money(amount, currency)} a month.")
+        notes.append(f"Already realized: {format_money(amount, currency)} a month.")
     return Reply(
         _title(f"How {scope.label} can save"), tuple(lines), tuple(notes), _site("/dashboard/")
     )

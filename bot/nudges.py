@@ -16,24 +16,24 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from bot import identity
 from bot.blocks.nudge_cards import NudgeCard, nudge_blocks, nudge_done_blocks
 from bot.clicks import Click, tell
-from bot.format import money
 from bot.models import Delivery, Interaction, Nudge, NudgeKind, NudgeMute
 from bot.transport import DeliveryError, call, deliver, enqueue
+from metrics.ledger.locks import xact_lock
 from metrics.models import Recommendation, Team, TeamMembership
+from metrics.money import SYMBOLS, format_money
 from metrics.queries import readable_names
 from portal.models import Profile
 
@@ -204,8 +204,8 @@ def reserve(
     person only."""
     with transaction.atomic():
         if team is not None:
-            _lock(f"nudge:team:{team.pk}")
-        _lock(f"nudge:person:{slack_user_id}")
+            xact_lock(f"nudge:team:{team.pk}")
+        xact_lock(f"nudge:person:{slack_user_id}")
         counted = Nudge.objects.filter(status=Nudge.Status.SENT)
         last = (
             counted.filter(recipient=slack_user_id, kind=kind, subject=subject)
@@ -244,17 +244,13 @@ def reserve(
         )
 
 
-def _lock(name: str) -> None:
-    """A transaction-scoped lock. SQLite needs none: its writers already run one at a time
-    (transactions begin IMMEDIATE, see settings)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
-
-
-# The saving inside a recommendation's title ("...: about USD 1,234.56 a month (40%) less"):
-# a nudge shows the saving once, on its own line, in the bot's one money format.
-_SAVING_IN_TITLE = re.compile(r"[:,] about [A-Z]{3} [-\d,.]+ a month(?: \([^)]*\))?(?: less)?")
+# The saving inside a recommendation's title ("...: about $1,234.56 a month (40%) less", in
+# metrics.money's format; "about USD 1234.56" in titles stored before it): a nudge shows the
+# saving once, on its own line.
+_SAVING_IN_TITLE = re.compile(
+    r"[:,] about -?(?:[A-Z]{3} )?[" + "".join(SYMBOLS.values()) + r"]?[-\d,.]+ a month"
+    r"(?: \([^)]*\))?(?: less)?"
+)
 # Provider ids that are application keys: shown by their readable name (metrics.queries),
 # else as what they are with their last characters, never as a raw id.
 _RAW_IDS = re.compile(r"\b(proj_|wrkspc_|apikey_|key_)[A-Za-z0-9_-]+")
@@ -286,7 +282,7 @@ def nudge_title(rec: Recommendation) -> str:
 
 def nudge_card(nudge: Nudge, rec: Recommendation | None, team: Team | None) -> NudgeCard:
     title = nudge_title(rec) if rec else NudgeKind(nudge.kind).label
-    saving = money(rec.estimated_monthly_saving, rec.currency) if rec else ""
+    saving = format_money(rec.estimated_monthly_saving, rec.currency) if rec else ""
     slug = team.slug if team else ""
     return NudgeCard(
         nudge_id=nudge.pk,

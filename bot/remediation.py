@@ -23,11 +23,11 @@ from django.utils import timezone
 from bot import identity
 from bot.blocks.alert_cards import ActionCard, action_blocks, action_text
 from bot.clicks import Click, tell
-from bot.format import money
 from bot.models import Delivery, Interaction
 from bot.transport import deliver
 from metrics.advice.remediation import action_label, action_reject, executor_unavailable
 from metrics.models import Alert, RemediationAction
+from metrics.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ def outcome_line(action: RemediationAction) -> str:
         change = after - before
         pct = f" ({change / before * 100:+.1f}%)" if before else ""
         parts.append(
-            f"{money(before, currency)} in the {days} days before, "
-            f"{money(after, currency)} in the {days} days after{pct}"
+            f"{format_money(before, currency)} in the {days} days before, "
+            f"{format_money(after, currency)} in the {days} days after{pct}"
         )
     return "; ".join(parts) or "no spend in the scope before or after"
 
@@ -92,7 +92,7 @@ def action_card(action: RemediationAction) -> ActionCard:
     effect = action.expected_effect if isinstance(action.expected_effect, dict) else {}
     summary = str(effect.get("summary") or "")
     if effect.get("monthly_saving") not in (None, "") and not summary:
-        saving = money(Decimal(effect["monthly_saving"]), effect.get("currency", "USD"))
+        saving = format_money(Decimal(effect["monthly_saving"]), effect.get("currency", "USD"))
         summary = f"saves about {saving} a month"
     approvers = ""
     policy = action.policy

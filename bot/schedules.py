@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from metrics.schedules import ensure_interval_tasks
 
 # name -> (task, every N seconds). The weekly summary job runs often and posts each team's
 # summary once, on Monday from 09:00 in the team's time zone (see bot/summaries.py).
@@ -19,13 +19,7 @@ BOT_PERIODIC_TASKS: dict[str, tuple[str, int]] = {
 
 
 def ensure_bot_periodic_tasks() -> None:
-    for name, (task, seconds) in BOT_PERIODIC_TASKS.items():
-        every, _ = IntervalSchedule.objects.get_or_create(
-            every=seconds, period=IntervalSchedule.SECONDS
-        )
-        PeriodicTask.objects.update_or_create(
-            name=name, defaults={"task": task, "interval": every, "enabled": True}
-        )
+    ensure_interval_tasks(BOT_PERIODIC_TASKS)
 
 
 def ensure_bot_periodic_tasks_after_migrate(**kwargs: Any) -> None:

@@ -6,13 +6,11 @@ one question gets one answer everywhere. Numbers come from `metrics.queries` onl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.cache import cache
 
 from bot import identity, intents
@@ -22,6 +20,7 @@ from metrics import queries
 from metrics.alerting.budgets import month_to_date_spend
 from metrics.models import VIEW_ALL_SPEND, Budget, Team
 from metrics.queries import Scope, ScopeError, SpendQuery, SpendReport
+from metrics.spend_filters import SpendFilters
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -104,14 +103,8 @@ def answer_question(
         scope = _scope(user, question, slack_user_id)
     except ScopeError as exc:
         return Answer("refusal", question, message=str(exc))
-    spend_query = SpendQuery(
-        scope=scope,
-        start=question.period.start,
-        end=question.period.end,
-        providers=question.providers,
-        models=model_filter(question.models, words.models),
-        cost=question.cost,
-    )
+    models = model_filter(question.models, words.models)
+    spend_query = replace(question_filters(question), models=models).query_for(scope)
     reply = _reply(question, scope, spend_query, today)
     if reply is not None:
         return Answer("reply", question, scope_label=scope.label, reply=reply)
@@ -190,8 +183,6 @@ def _scope(user: User, question: Question, slack_user_id: str) -> Scope:
 
 
 def _mine(question: Question) -> str:
-    from dataclasses import replace
-
     return replace(question, teams=(), whole_org=False, my_team=True).canonical()
 
 
@@ -242,17 +233,18 @@ def budget_statuses(scope: Scope, today: date) -> tuple[BudgetStatus, ...]:
     )
 
 
+def question_filters(question: Question, teams: tuple[str, ...] = ()) -> SpendFilters:
+    """The question's filters as the portal and the API read them (the models as asked)."""
+    return SpendFilters(
+        start=question.period.start,
+        end=question.period.last_day,
+        teams=teams,
+        providers=question.providers,
+        models=question.models,
+        cost=question.cost,
+    )
+
+
 def portal_url(slugs: tuple[str, ...], question: Question) -> str:
-    """The portal dashboard for the same view; `start` and `end` are inclusive days."""
-    params: dict[str, str] = {}
-    if slugs:
-        params["team"] = ",".join(slugs)
-    params["start"] = question.period.start.isoformat()
-    params["end"] = question.period.last_day.isoformat()
-    if question.providers:
-        params["provider"] = ",".join(question.providers)
-    if question.models:
-        params["model"] = ",".join(question.models)
-    if question.cost == "billed_cost":
-        params["cost"] = "billed"
-    return f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(params, safe=',')}"
+    """The portal dashboard for the same view."""
+    return question_filters(question, slugs).dashboard_url()

@@ -11,13 +11,13 @@ from django.utils import timezone
 from bot import identity
 from bot.blocks.answers import figures
 from bot.blocks.weekly_card import WeeklySummary, weekly_summary_blocks, weekly_summary_text
-from bot.format import money
 from bot.models import Delivery
 from bot.question import Period, Question
 from bot.services import Answer, portal_url
 from bot.transport import deliver
 from metrics import queries
 from metrics.models import Recommendation, Team
+from metrics.money import format_money
 from metrics.queries import Scope, SpendQuery
 from portal.learning import team_learning_summary
 
@@ -43,7 +43,7 @@ def weekly_summary(team: Team, week_start: date) -> WeeklySummary:
     )
     recommendation = ""
     if rec is not None:
-        saving = money(rec.estimated_monthly_saving, rec.currency)
+        saving = format_money(rec.estimated_monthly_saving, rec.currency)
         recommendation = f"{rec.title}: saves about {saving} a month"
     return WeeklySummary(
         team=team.name,

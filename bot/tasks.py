@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+
+from metrics.ledger.locks import job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +23,11 @@ PERIODIC_LIMIT = 10 * 60
 @contextmanager
 def exclusive(name: str, seconds: int = PERIODIC_LIMIT + 60) -> Iterator[bool]:
     """Yield True when this run holds the lock `name`; another worker holding it makes this
-    run a no-op. The lock outlives the task's time limit, so a killed worker frees it."""
-    key = f"bot:lock:{name}"
-    held = cache.add(key, timezone.now().isoformat(), timeout=seconds)
-    try:
+    run a no-op. The project's job lock (`metrics.ledger.locks.job_lock`): it expires a minute
+    after the task's time limit, so a killed worker frees it, and this run releases only its
+    own token, never the lock of a run that took it over after it expired."""
+    with job_lock(f"bot:{name}", seconds) as held:
         yield held
-    finally:
-        if held:
-            cache.delete(key)
 
 
 def queue_after_commit(task: Any, *args: Any) -> None:

@@ -1030,33 +1030,6 @@ def unit_kpis_from_rows(rows: Sequence[dict[str, Any]]) -> dict[str, UnitKpi]:
     return out
 
 
-def dashboard_url(q: SpendQuery, *, team_slugs: Sequence[str] | None = None) -> str:
-    """The portal dashboard showing `q` (SITE_URL + /dashboard/; start and end inclusive).
-    `team_slugs` defaults to the scope's teams (none: the organization)."""
-    from urllib.parse import urlencode
-
-    from django.conf import settings
-
-    if team_slugs is None and q.scope.team_ids is not None:
-        team_slugs = list(
-            Team.objects.filter(pk__in=q.scope.team_ids)
-            .order_by("slug")
-            .values_list("slug", flat=True)
-        )
-    params: dict[str, str] = {}
-    if team_slugs:
-        params["team"] = ",".join(team_slugs)
-    params["start"] = q.start.isoformat()
-    params["end"] = (q.end - timedelta(days=1)).isoformat()
-    if q.providers:
-        params["provider"] = ",".join(q.providers)
-    if q.models:
-        params["model"] = ",".join(q.models)
-    if q.cost == "billed_cost":
-        params["cost"] = "billed"
-    return f"{settings.SITE_URL.rstrip('/')}/dashboard/?{urlencode(params, safe=',')}"
-
-
 # --- Dashboards and the board report (portal spend views) -----------------------------------
 
 CUBE_SUMS = [

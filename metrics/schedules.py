@@ -1,5 +1,6 @@
 """Periodic jobs, kept in the database by django-celery-beat. Safe to re-run."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -18,14 +19,20 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
 }
 
 
-def ensure_periodic_tasks() -> None:
-    for name, (task, seconds) in PERIODIC_TASKS.items():
+def ensure_interval_tasks(tasks: Mapping[str, tuple[str, int]]) -> None:
+    """Create or update one enabled beat entry per name -> (task, every N seconds); used by
+    every app that has interval jobs (metrics, bot). Safe to re-run."""
+    for name, (task, seconds) in tasks.items():
         every, _ = IntervalSchedule.objects.get_or_create(
             every=seconds, period=IntervalSchedule.SECONDS
         )
         PeriodicTask.objects.update_or_create(
             name=name, defaults={"task": task, "interval": every, "enabled": True}
         )
+
+
+def ensure_periodic_tasks() -> None:
+    ensure_interval_tasks(PERIODIC_TASKS)
 
 
 def ensure_periodic_tasks_after_migrate(**kwargs: Any) -> None:

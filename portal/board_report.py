@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from metrics import dashboards, queries
 from metrics.models import Budget, RemediationAction
+from metrics.money import format_money
 from metrics.queries import Scope, SpendQuery
 from portal import charts
 from portal.models import BoardReport
@@ -46,14 +47,6 @@ def parse_month(text: str) -> date:
         return date(year, month, 1)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"month must be YYYY-MM (for example 2026-10), not {text!r}") from exc
-
-
-def money(amount: Decimal | float | None, currency: str = "") -> str:
-    if amount is None:
-        return "n/a"
-    value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
-    text = f"{value.quantize(CENT):,.2f}"
-    return f"{currency} {text}".strip()
 
 
 def pct(value: float | None) -> str:
@@ -93,36 +86,17 @@ def _period(start: date, end: date) -> str:
 
 
 def gpu_cold_start(start: date, end: date) -> dict[str, Decimal]:
-    """GPU cold-start cost of [start, end) per currency
-    (metrics.economics.kpis.gpu_cold_start_cost on the OpenCost billing windows of each resource,
-    as the recommendations measure it)."""
-    import pandas as pd
+    """GPU cold-start cost of [start, end) per currency, measured as the recommendations
+    measure it (`metrics.advice.recommendations.gpu.cold_start_cost`)."""
+    from metrics.advice.recommendations.gpu import IDLE, cold_start_cost, gpu_records
 
-    from metrics.advice.recommendations.gpu import gpu_records
-    from metrics.economics import kpis
-
-    records = gpu_records(start, end)
-    out: dict[str, Decimal] = {}
     by_currency: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        if r.get("resource_name") == "__idle__":
-            continue
-        by_currency.setdefault(r["billing_currency"], []).append(r)
-    for currency, rows in by_currency.items():
-        windows = pd.DataFrame(
-            [
-                {
-                    "resource_id": r["resource_id"],
-                    "start": r["charge_period_start"],
-                    "end": r["charge_period_end"],
-                    "cost": float(r["gpu_cost"]),
-                    "utilization": r["gpu_efficiency"],
-                }
-                for r in rows
-            ]
-        )
-        out[currency] = Decimal(repr(kpis.gpu_cold_start_cost(windows))).quantize(CENT)
-    return out
+    for r in gpu_records(start, end):
+        if r.get("resource_name") != IDLE:
+            by_currency.setdefault(r["billing_currency"], []).append(r)
+    return {
+        currency: cold_start_cost(rows).quantize(CENT) for currency, rows in by_currency.items()
+    }
 
 
 def build_deck(month: date, *, today: date) -> Deck:
@@ -154,14 +128,14 @@ def build_deck(month: date, *, today: date) -> Deck:
         Slide(
             title="Total AI spend and trend",
             message=(
-                f"AI spend was {money(total, cur)} in {_month_label(month)}, "
+                f"AI spend was {format_money(total, cur)} in {_month_label(month)}, "
                 f"{pct(change)} on {_month_label(prev_start)}."
             ),
             headers=["Month", f"Spend ({cur})", "Change"],
             rows=[
                 [
                     f"{m['month']:%b %Y}" + (" (partial)" if m["partial"] else ""),
-                    money(m["amount"]),
+                    format_money(m["amount"]),
                     "partial" if m["partial"] else pct(m["change"]),
                 ]
                 for m in months
@@ -182,14 +156,17 @@ def build_deck(month: date, *, today: date) -> Deck:
         Slide(
             title="Spend by team",
             message=(
-                f"{top.name} spent the most: {money(top.current, cur)} "
+                f"{top.name} spent the most: {format_money(top.current, cur)} "
                 f"({float(top.current / total):.0%} of the total)."
                 if top and total
                 else "No team had spend this month."
             ),
             headers=["Team", f"{_month_label(month)} ({cur})", "Previous", "Change"],
-            rows=[[t.name, money(t.current), money(t.previous), pct(t.change)] for t in teams[:12]]
-            + [["Unallocated", money(unalloc), "", ""]],
+            rows=[
+                [t.name, format_money(t.current), format_money(t.previous), pct(t.change)]
+                for t in teams[:12]
+            ]
+            + [["Unallocated", format_money(unalloc), "", ""]],
             chart=charts.team_ranking(org),
             footnote=(
                 f"Period: {period}; previous: {compared}. Unallocated: cost that no allocation "
@@ -214,8 +191,8 @@ def build_deck(month: date, *, today: date) -> Deck:
     rows.append(
         [
             "GPU cold-start cost",
-            money(cold.get(cur, Decimal(0))),
-            money(prev_cold.get(cur, Decimal(0))),
+            format_money(cold.get(cur, Decimal(0))),
+            format_money(prev_cold.get(cur, Decimal(0))),
             "GPU time billed from each spin-up until first productive use",
         ]
     )
@@ -229,9 +206,9 @@ def build_deck(month: date, *, today: date) -> Deck:
         Slide(
             title="Unit economics",
             message=(
-                f"Cost per 1k tokens {ratio(c1k)} {cur}, {pct(c1k_change)} on "
+                f"Cost per 1k tokens {format_money(c1k, cur, unit=True)}, {pct(c1k_change)} on "
                 f"{_month_label(prev_start)}; cost per inference "
-                f"{ratio(k.get('cost_per_inference'))} {cur}."
+                f"{format_money(k.get('cost_per_inference'), cur, unit=True)}."
             ),
             headers=["KPI", _month_label(month), _month_label(prev_start), "Definition"],
             rows=rows,
@@ -252,16 +229,17 @@ def build_deck(month: date, *, today: date) -> Deck:
         Slide(
             title="Savings: realized and open",
             message=(
-                f"{money(realized, cur)} a month saved by actions taken in {_month_label(month)}; "
-                f"{money(open_, cur)} a month still open."
+                f"{format_money(realized, cur)} a month saved by actions taken in "
+                f"{_month_label(month)}; "
+                f"{format_money(open_, cur)} a month still open."
             ),
             headers=["", "Recommendation", "Team", "Saving a month"],
             rows=[
-                ["Realized", r["title"], r["team"], money(r["saving"], r["currency"])]
+                ["Realized", r["title"], r["team"], format_money(r["saving"], r["currency"])]
                 for r in saved["top_realized"][:5]
             ]
             + [
-                ["Open", r["title"], r["team"], money(r["saving"], r["currency"])]
+                ["Open", r["title"], r["team"], format_money(r["saving"], r["currency"])]
                 for r in saved["top_open"][:5]
             ],
             footnote=(
@@ -313,8 +291,8 @@ def build_deck(month: date, *, today: date) -> Deck:
         budget_rows.append(
             [
                 b.team.name,
-                money(b.monthly_amount),
-                money(used),
+                format_money(b.monthly_amount),
+                format_money(used),
                 "n/a" if share is None else f"{share:.0%}",
             ]
         )
@@ -322,8 +300,8 @@ def build_deck(month: date, *, today: date) -> Deck:
     outlook_note = ""
     if outlook and outlook.expected is not None:
         outlook_note = (
-            f" Forecast for the month end: {money(outlook.expected, cur)} "
-            f"({money(outlook.low)} to {money(outlook.high)})."
+            f" Forecast for the month end: {format_money(outlook.expected, cur)} "
+            f"({format_money(outlook.low)} to {format_money(outlook.high)})."
         )
     slides.append(
         Slide(
@@ -371,7 +349,7 @@ def build_deck(month: date, *, today: date) -> Deck:
                     "Next",
                     r["title"],
                     r["team"],
-                    f"saves {money(r['saving'], r['currency'])} a month",
+                    f"saves {format_money(r['saving'], r['currency'])} a month",
                 ]
                 for r in next_steps
             ],

@@ -28,13 +28,13 @@ from bot.format import (
     count,
     coverage_note,
     is_number,
-    money,
     percent,
 )
 from bot.intents import Reply
 from bot.question import HELP_EXAMPLES, Question, suggestions_for
 from bot.services import Answer, BudgetStatus
 from metrics.economics.carbon import LATENCY_ASSUMPTION
+from metrics.money import format_money
 from metrics.queries import Breakdown, Comparison, SpendReport, Window
 
 # --- Spend answers ---------------------------------------------------------------------------
@@ -58,7 +58,7 @@ class Figures:
 
 
 def _breakdown(rows: Sequence[Breakdown]) -> list[str]:
-    return [f"{clip(r.key, MAX_NAME)}: {money(r.amount, r.currency)}" for r in rows]
+    return [f"{clip(r.key, MAX_NAME)}: {format_money(r.amount, r.currency)}" for r in rows]
 
 
 def _cost_label(question: Question) -> str:
@@ -73,7 +73,9 @@ def figures(answer: Answer) -> Figures:
     on = f" on {', '.join(filters)}" if filters else ""
     title = f"{answer.scope_label}{on}: {period.label}"
     title = title[:1].upper() + title[1:]
-    totals = [money(v, c) for c, v in sorted(report.totals.items())] or [money(Decimal(0), "USD")]
+    totals = [format_money(v, c) for c, v in sorted(report.totals.items())] or [
+        format_money(Decimal(0), "USD")
+    ]
     change = change_lines(report)
     single = next(iter(report.totals)) if len(report.totals) == 1 else None
     kpis: list[tuple[str, str]] = []
@@ -84,7 +86,8 @@ def figures(answer: Answer) -> Figures:
         kpis.append(
             (
                 "Cost per inference",
-                f"{money(Decimal(str(cpi)), single, unit=True)} over {count(requests)} requests"
+                f"{format_money(Decimal(str(cpi)), single, unit=True)} "
+                f"over {count(requests)} requests"
                 + coverage_note(report.kpi_coverage.get("cost_per_inference")),
             )
         )
@@ -104,7 +107,7 @@ def figures(answer: Answer) -> Figures:
         kpis.append(
             (
                 "Cost per 1k tokens",
-                money(Decimal(str(per_1k)), single, unit=True)
+                format_money(Decimal(str(per_1k)), single, unit=True)
                 + coverage_note(report.kpi_coverage.get("cost_per_1k_tokens")),
             )
         )
@@ -131,7 +134,7 @@ def figures(answer: Answer) -> Figures:
     if report.unallocated:
         notes.append(
             "Unallocated (no team): "
-            + ", ".join(money(v, c) for c, v in sorted(report.unallocated.items()))
+            + ", ".join(format_money(v, c) for c, v in sorted(report.unallocated.items()))
         )
     if len(report.totals) > 1:
         notes.append("Several currencies: totals are not converted or added together.")
@@ -185,7 +188,7 @@ def change_lines(report: SpendReport) -> list[str]:
         return ["no change: the previous period has no data for the same days"]
     for currency in sorted(set(c.totals) | set(c.previous_totals)) or ["USD"]:
         ratio = c.change(currency)
-        before = money(c.previous_totals.get(currency, Decimal(0)), currency)
+        before = format_money(c.previous_totals.get(currency, Decimal(0)), currency)
         if ratio is None:
             out.append(f"no {currency} spend in {span}")
         else:
@@ -195,7 +198,7 @@ def change_lines(report: SpendReport) -> list[str]:
 
 def _budget_line(b: BudgetStatus) -> str:
     return (
-        f"{b.team}: {money(b.spent, b.currency)} of {money(b.amount, b.currency)} "
+        f"{b.team}: {format_money(b.spent, b.currency)} of {format_money(b.amount, b.currency)} "
         f"in {b.month} ({b.percent:.1f}%)"
     )
 

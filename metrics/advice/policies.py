@@ -34,15 +34,12 @@ from django.utils import timezone
 
 from metrics.advice.remediation import action_dry_run, action_propose
 from metrics.models import Alert, Recommendation, RemediationAction, RemediationPolicy, Team
+from metrics.money import format_money
 
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 WHAT_IF_DAYS = 30
-
-
-def _money(value: Decimal, currency: str) -> str:
-    return f"{value.quantize(CENT):,.2f} {currency}"
 
 
 def policy_errors(
@@ -128,7 +125,7 @@ def expected_effect(
         return {
             "monthly_saving": str(saving.quantize(CENT)),
             "currency": recommendation.currency,
-            "summary": f"saves about {_money(saving, recommendation.currency)} a month "
+            "summary": f"saves about {format_money(saving, recommendation.currency)} a month "
             f"({recommendation.title})",
             "basis": "the recommendation's estimate",
         }
@@ -162,7 +159,7 @@ def _route_effect(team: Team, params: dict[str, Any], currency: str) -> dict[str
     return {
         "monthly_saving": str(saving.quantize(CENT)),
         "currency": currency,
-        "summary": f"{source} -> {target}: about {_money(saving, currency)} a month less "
+        "summary": f"{source} -> {target}: about {format_money(saving, currency)} a month less "
         f"(the last {WHAT_IF_DAYS} days' usage at catalog prices)",
         "basis": "what-if at catalog prices",
     }
@@ -187,15 +184,15 @@ def _cap_effect(params: dict[str, Any], alert: Alert | None, currency: str) -> d
         return {
             "monthly_saving": "0.00",
             "currency": currency,
-            "summary": f"spend capped at {_money(cap, currency)} a month",
+            "summary": f"spend capped at {format_money(cap, currency)} a month",
             "basis": "the cap",
         }
     above = max(Decimal(str(projected)) - cap, Decimal(0))
     return {
         "monthly_saving": str(above.quantize(CENT)),
         "currency": currency,
-        "summary": f"spend capped at {_money(cap, currency)} a month: "
-        f"{_money(above, currency)} above the cap not spent this month",
+        "summary": f"spend capped at {format_money(cap, currency)} a month: "
+        f"{format_money(above, currency)} above the cap not spent this month",
         "basis": "spend so far (or forecast) above the cap",
     }
 

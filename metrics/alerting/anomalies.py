@@ -49,6 +49,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from metrics import queries
 from metrics.alerting.alerts import alerts_create_once
 from metrics.models import Alert, Team
+from metrics.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -374,8 +375,8 @@ def _alert(
         amount=Decimal(repr(cost)).quantize(Decimal("0.01")),
         currency=currency,
         title=(
-            f"Spend anomaly: {what} spent {cost:,.2f} {currency} on {day.isoformat()}, "
-            f"{ratio} its 7-day median ({median_7:,.2f})"
+            f"Spend anomaly: {what} spent {format_money(cost, currency)} on {day.isoformat()}, "
+            f"{ratio} its 7-day median ({format_money(median_7, currency)})"
         ),
         details={
             "scope": "model" if model else "team",

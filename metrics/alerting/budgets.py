@@ -38,6 +38,7 @@ from metrics import queries
 from metrics.alerting.alerts import alerts_create_once
 from metrics.economics import forecast
 from metrics.models import Alert, Budget, Team
+from metrics.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +144,6 @@ def month_to_date_spend(budgets: Sequence[Budget], today: date) -> dict[int, Dec
     return budgets_spend(budgets, today.replace(day=1), today + timedelta(days=1))
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
 def _what(budget: Budget) -> str:
     app = f" ({budget.application_key})" if budget.application_key else ""
     return f"{budget.team.name}{app}"
@@ -179,7 +176,8 @@ def _threshold_alerts(budget: Budget, period: Period, spent: Decimal, day: date)
             title=(
                 f"{_what(budget)} is at {int(spent * 100 / amount)}% of its {period.label} "
                 f"budget (the {threshold}% threshold): "
-                f"{_money(spent)} of {_money(amount)} {budget.currency}"
+                f"{format_money(spent, budget.currency)} of "
+                f"{format_money(amount, budget.currency)}"
             ),
             details={
                 "period": period.label,
@@ -223,9 +221,11 @@ def _forecast_alerts(
                 amount=fc.expected,
                 currency=budget.currency,
                 title=(
-                    f"{_what(budget)} is on track to spend {_money(fc.expected)} {budget.currency} "
-                    f"in {period.label} (range {_money(fc.low)}-{_money(fc.high)}), over its "
-                    f"{_money(amount)} budget"
+                    f"{_what(budget)} is on track to spend "
+                    f"{format_money(fc.expected, budget.currency)} in {period.label} (range "
+                    f"{format_money(fc.low, budget.currency)}-"
+                    f"{format_money(fc.high, budget.currency)}), over its "
+                    f"{format_money(amount, budget.currency)} budget"
                 ),
                 details={
                     "period": period.label,

@@ -11,10 +11,9 @@ reveal nothing. A visible object that the user may not change is 403.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,8 +25,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException
 
-from metrics import queries
-from metrics.economics.forecast import month_bounds
+from metrics import queries, spend_filters
 from metrics.models import VIEW_ALL_SPEND, Team
 
 if TYPE_CHECKING:
@@ -36,19 +34,9 @@ if TYPE_CHECKING:
     AnyUser = User | AnonymousUser
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
-# Dates outside this window are refused (400): no ledger has them, and a previous period
-# computed from year 1 would not be a date.
-MIN_DAY = queries.FIRST_DAY
-MAX_DAY = queries.LAST_DAY
-MAX_PERIOD_DAYS = 3660  # ten years
-MAX_LIST_VALUES = 20
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
-
-
-def ledger_today() -> date:
-    """Today as a ledger day (ledger days are UTC charge days)."""
-    return datetime.now(UTC).date()
+SLUG_RE = spend_filters.SLUG_RE
 
 
 def visible(qs: models.QuerySet[M], user: AnyUser) -> models.QuerySet[M]:
@@ -113,46 +101,35 @@ ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404}
 # --- Input ----------------------------------------------------------------------------------
 
 
-def split_values(value: str, *, name: str, max_length: int) -> list[str]:
-    """`a,b,,c ` -> ["a", "b", "c"], duplicates dropped, each at most `max_length` long."""
-    if "\x00" in value:  # PostgreSQL text cannot hold it; DRF's own check misses lists
-        raise serializers.ValidationError("Null characters are not allowed.")
-    values = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
-    if len(values) > MAX_LIST_VALUES:
-        raise serializers.ValidationError(f"At most {MAX_LIST_VALUES} {name} values.")
-    if any(len(v) > max_length for v in values):
-        raise serializers.ValidationError(f"A {name} value is at most {max_length} characters.")
-    return values
-
-
-def team_slugs(value: str) -> list[str] | None:
-    slugs = split_values(value, name="team", max_length=50)
-    bad = [s for s in slugs if not SLUG_RE.match(s)]
-    if bad:
-        raise serializers.ValidationError(f"Not a team slug: {bad[0]!r}.")
-    return slugs or None
+def drf_errors(parse: Callable[[], T]) -> T:
+    """`parse()` with the ValidationError of `metrics.spend_filters` as DRF's (a 400)."""
+    try:
+        return parse()
+    except DjangoValidationError as exc:
+        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise serializers.ValidationError(detail) from exc
 
 
 class LedgerDayField(serializers.DateField):
-    """A ledger day, YYYY-MM-DD, within MIN_DAY..MAX_DAY."""
+    """A ledger day, YYYY-MM-DD, within FIRST_DAY..LAST_DAY (`spend_filters.parse_day`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        kwargs.setdefault("input_formats", [spend_filters.DAY_FORMAT])
         super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> date:
-        day = super().to_internal_value(value)
-        if not MIN_DAY <= day <= MAX_DAY:
-            raise serializers.ValidationError(f"Must be between {MIN_DAY} and {MAX_DAY}.")
+        day = drf_errors(lambda: spend_filters.parse_day(value, strict=True))
+        if day is None:  # DRF gives no empty value to a field that is not required
+            self.fail("invalid", format="YYYY-MM-DD")
         return day
 
 
 class ListParam(serializers.CharField):
-    """A comma-separated query parameter; validated into a list of strings."""
+    """A comma-separated query parameter (`provider`, `model`, `application`); validated
+    into a list of strings by `spend_filters.parse_values`."""
 
-    def __init__(self, *, max_item_length: int, **kwargs: Any) -> None:
-        self.max_item_length = max_item_length
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("max_length", 2000)
@@ -160,7 +137,8 @@ class ListParam(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> list[str]:  # type: ignore[override]
         text = super().to_internal_value(data)
-        return split_values(text, name=self.field_name or "value", max_length=self.max_item_length)
+        name = self.field_name or ""
+        return list(drf_errors(lambda: spend_filters.parse_values(text, name=name, strict=True)))
 
 
 class TeamParam(serializers.CharField):
@@ -176,7 +154,8 @@ class TeamParam(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[str] | None:  # type: ignore[override]
-        return team_slugs(super().to_internal_value(data))
+        text = super().to_internal_value(data)
+        return list(drf_errors(lambda: spend_filters.parse_teams(text, strict=True))) or None
 
 
 class TeamSlugField(serializers.SlugRelatedField[Team]):
@@ -204,32 +183,29 @@ class PeriodFilterSerializer(serializers.Serializer[Any]):
     team = TeamParam()
     start = LedgerDayField(help_text="First day (UTC ledger day). Default: the 1st of the month.")
     end = LedgerDayField(help_text="Last day, included. Default: today (UTC).")
-    provider = ListParam(max_item_length=32, help_text="Provider key(s), comma-separated.")
+    provider = ListParam(help_text="Provider key(s), comma-separated.")
     model = ListParam(
-        max_item_length=200,
         help_text="Model(s), comma-separated; `gpt-4o` also matches its dated snapshots.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("start"), attrs.get("end")
-        if end is None:
-            end = ledger_today() if start is None else max(start, ledger_today())
-        if start is None:
-            start = month_bounds(end)[0]  # the month to date
-        if end < start:
-            raise serializers.ValidationError({"end": "Must not be before start."})
-        if (end - start).days + 1 > MAX_PERIOD_DAYS:
-            raise serializers.ValidationError(
-                {"end": f"A period is at most {MAX_PERIOD_DAYS} days long."}
+        start, end = drf_errors(
+            lambda: spend_filters.period(
+                attrs.get("start"), attrs.get("end"), today=spend_filters.ledger_today()
             )
-        if start - timedelta(days=(end - start).days + 1) < MIN_DAY:
-            raise serializers.ValidationError(
-                {"start": f"The previous period must start after {MIN_DAY}."}
-            )
+        )
         attrs["start"], attrs["end"] = start, end
         attrs["provider"] = [p.lower() for p in attrs.get("provider") or []]
         attrs["model"] = attrs.get("model") or []
         attrs["team"] = attrs.get("team")
+        attrs["filters"] = spend_filters.SpendFilters(
+            start=start,
+            end=end,
+            teams=tuple(attrs["team"] or ()),
+            providers=tuple(attrs["provider"]),
+            models=tuple(attrs["model"]),
+            cost=spend_filters.parse_cost(attrs.get("cost"), strict=True),
+        )
         return attrs
 
 

@@ -23,12 +23,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics import spend_filters
 from metrics.api.common import (
-    MAX_PERIOD_DAYS,
     LedgerDayField,
     ListParam,
     MoneyField,
     TeamParam,
+    drf_errors,
     visible,
 )
 from metrics.ledger.csv_safety import csv_safe
@@ -76,9 +77,9 @@ class RecordFilterSerializer(serializers.Serializer[Any]):
     )
     start = LedgerDayField(help_text="First day (UTC ledger day), included.")
     end = LedgerDayField(help_text="Last day, included.")
-    provider = ListParam(max_item_length=32, help_text="Provider key(s), comma-separated.")
-    model = ListParam(max_item_length=200, help_text="Model name(s), comma-separated, exact.")
-    application = ListParam(max_item_length=300, help_text="Application key(s), comma-separated.")
+    provider = ListParam(help_text="Provider key(s), comma-separated.")
+    model = ListParam(help_text="Model name(s), comma-separated, exact.")
+    application = ListParam(help_text="Application key(s), comma-separated.")
     unallocated = serializers.BooleanField(
         required=False, default=False, help_text="Only lines no team was allocated (admins)."
     )
@@ -86,12 +87,7 @@ class RecordFilterSerializer(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("start"), attrs.get("end")
         if start and end:
-            if end < start:
-                raise serializers.ValidationError({"end": "Must not be before start."})
-            if (end - start).days + 1 > MAX_PERIOD_DAYS:
-                raise serializers.ValidationError(
-                    {"end": f"A period is at most {MAX_PERIOD_DAYS} days long."}
-                )
+            drf_errors(lambda: spend_filters.check_period(start, end))
         return attrs
 
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics import queries
+from metrics import queries, spend_filters
 from metrics.api.common import (
     ERRORS,
     LedgerDayField,
@@ -24,15 +24,10 @@ from metrics.api.common import (
 )
 from metrics.models import Team
 
-COST_COLUMNS: dict[str, queries.CostColumn] = {
-    "effective": "effective_cost",
-    "billed": "billed_cost",
-}
-
 
 class SpendFilterSerializer(PeriodFilterSerializer):
     cost = serializers.ChoiceField(
-        choices=sorted(COST_COLUMNS),
+        choices=sorted(spend_filters.COST_COLUMNS),
         default="effective",
         help_text="effective (amortized, the default) or billed (as invoiced).",
     )
@@ -177,16 +172,9 @@ class KpiOutputSerializer(serializers.Serializer[Any]):
     models = ModelKpiSerializer(many=True, help_text="Most expensive first")
 
 
-def _spend_query(request: Request, params: dict[str, Any], cost: str) -> queries.SpendQuery:
-    scope = resolve_scope(request.user, params["team"])
-    return queries.SpendQuery(
-        scope=scope,
-        start=params["start"],
-        end=params["end"] + timedelta(days=1),
-        providers=tuple(params["provider"]),
-        models=tuple(params["model"]),
-        cost=COST_COLUMNS[cost],
-    )
+def _spend_query(request: Request, params: dict[str, Any]) -> queries.SpendQuery:
+    filters: spend_filters.SpendFilters = params["filters"]
+    return filters.query_for(resolve_scope(request.user, list(filters.teams) or None))
 
 
 def _scope(scope: queries.Scope) -> dict[str, Any]:
@@ -264,7 +252,7 @@ class SpendApi(APIView):
         params = SpendFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        q = _spend_query(request, data, data["cost"])
+        q = _spend_query(request, data)
         report = queries.spend_report(q, top=data["top"])
         return Response(SpendOutputSerializer(spend_payload(report, cost=data["cost"])).data)
 
@@ -281,7 +269,7 @@ class KpiApi(APIView):
         params = PeriodFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        q = _spend_query(request, data, "effective")
+        q = _spend_query(request, data)
         rows = [
             {**{k: v for k, v in asdict(m).items() if k != "kpis"}, **m.kpis}
             for m in queries.model_kpis(q)
@@ -341,7 +329,7 @@ class RankingApi(APIView):
         params = RankingFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        q = _spend_query(request, data, data["cost"])
+        q = _spend_query(request, data)
         r = queries.ranking(q, data["by"], top=data.get("top"), ascending=data["order"] == "asc")
         payload = {
             "scope": _scope(q.scope),
@@ -418,7 +406,7 @@ def _comparison_query(request: Request) -> tuple[queries.SpendQuery, dict[str, A
     params = ComparisonFilterSerializer(data=request.query_params)
     params.is_valid(raise_exception=True)
     data = params.validated_data
-    return _spend_query(request, data, data["cost"]), data
+    return _spend_query(request, data), data
 
 
 def _previous(data: dict[str, Any]) -> tuple[date, date] | None:
@@ -484,5 +472,5 @@ class DriversApi(APIView):
         d = queries.drivers(q, previous=_previous(data))
         body = _comparison_body(q, d.comparison, data["cost"])
         body["drivers"] = [{"by": k, "rows": _change_rows(rows)} for k, rows in d.by.items()]
-        body["dashboard_url"] = queries.dashboard_url(q)
+        body["dashboard_url"] = spend_filters.dashboard_url(q)
         return Response(DriversOutputSerializer(body).data)

@@ -60,6 +60,7 @@ from metrics.ledger.sources.arrow import (
 from metrics.ledger.sources.base import IngestError
 from metrics.ledger.sources.limits import scan_file
 from metrics.models import CostRecord, ImportBatch, ImportJob, Team
+from metrics.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -780,8 +781,8 @@ def describe(result: ImportResult) -> str:
         lines.append(f"  period: {s['period'][0]} .. {s['period'][1]}")
     for currency, t in s["totals"].items():
         lines.append(
-            f"  {currency}: billed {Decimal(t['billed_cost']):,.2f}, "
-            f"effective {Decimal(t['effective_cost']):,.2f}"
+            f"  {currency}: billed {format_money(t['billed_cost'])}, "
+            f"effective {format_money(t['effective_cost'])}"
         )
     lines.append(
         "  records per team: "
@@ -790,9 +791,7 @@ def describe(result: ImportResult) -> str:
     if s["unallocated_effective_cost"]:
         lines.append(
             "  unallocated: "
-            + ", ".join(
-                f"{c} {Decimal(v):,.2f}" for c, v in s["unallocated_effective_cost"].items()
-            )
+            + ", ".join(format_money(v, c) for c, v in s["unallocated_effective_cost"].items())
         )
     if s["replaced_rows"]:
         lines.append(f"  replaced {s['replaced_rows']} rows of older imports of the same period")

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Any
 
 from django import template
 
+from metrics.money import format_money
+
 register = template.Library()
-CENT = Decimal("0.01")
 
 
 @register.filter
-def money(value: Any) -> str:
-    """1234.5 -> "1,234.50" (Decimal, rounded half even to the cent)."""
-    if value is None or value == "":
-        return "-"
-    amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    return f"{amount.quantize(CENT):,.2f}"
+def money(value: Any, currency: str | None = None) -> str:
+    """`{{ amount|money:"USD" }}` -> "$1,234.50"; `{{ amount|money }}` -> "1,234.50" (a cell
+    whose currency the row or header names). `metrics.money.format_money`."""
+    return format_money(value, currency)
 
 
 @register.filter

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
+from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -26,98 +26,39 @@ from metrics import dashboards
 from metrics.api.records import csv_stream
 from metrics.economics.carbon import LATENCY_ASSUMPTION
 from metrics.models import VIEW_ALL_SPEND, CostRecord, Team
-from metrics.queries import FIRST_DAY, LAST_DAY, CostColumn, ScopeError, SpendQuery, scope_for
+from metrics.queries import ScopeError, SpendQuery, scope_for
+from metrics.spend_filters import SpendFilters, ledger_today
 from portal import charts
 from portal.hr import is_candidate
 
-MAX_DAYS = 366
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+# The dashboards draw every day: at most a year and a day (366 days from start to end).
+MAX_DAYS = 367
 PAGE_SIZE = 50
 CURSOR_SALT = "portal.records.cursor"
 
 
-def ledger_today() -> date:
-    from metrics.api.common import ledger_today as today
+@dataclass(frozen=True, kw_only=True)
+class Filters(SpendFilters):
+    """The URL's filters: `metrics.spend_filters` read leniently (a shared URL never fails),
+    with the dashboards' own `stack` switch."""
 
-    return today()
+    stack: dashboards.Stack = "provider"
 
-
-def _day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    # 0001-01-01 or 9999-12-31 would overflow the previous period or the exclusive end.
-    return day if FIRST_DAY <= day <= LAST_DAY else None
-
-
-def _values(value: str | None, *, limit: int = 300) -> tuple[str, ...]:
-    items = [v.strip() for v in (value or "").split(",") if v.strip() and "\x00" not in v]
-    return tuple(dict.fromkeys(v[:limit] for v in items))[:20]
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The URL's filters. `end` is the last day included (as the bot and the API)."""
-
-    teams: tuple[str, ...]
-    start: date
-    end: date
-    providers: tuple[str, ...]
-    models: tuple[str, ...]
-    applications: tuple[str, ...]
-    cost: CostColumn
-    stack: dashboards.Stack
+    max_days: ClassVar[int] = MAX_DAYS
 
     @classmethod
-    def parse(cls, params: Any, today: date) -> Filters:
-        start = _day(params.get("start")) or today.replace(day=1)
-        end = _day(params.get("end")) or max(start, today)
-        if end < start or (end - start).days > MAX_DAYS:
-            start, end = today.replace(day=1), today
-        teams = tuple(s for s in _values(params.get("team"), limit=50) if SLUG_RE.match(s))
-        cost: CostColumn = "billed_cost" if params.get("cost") == "billed" else "effective_cost"
-        stack: dashboards.Stack = "model" if params.get("stack") == "model" else "provider"
-        return cls(
-            teams=teams,
-            start=start,
-            end=end,
-            providers=tuple(p.lower() for p in _values(params.get("provider"), limit=32)),
-            models=_values(params.get("model"), limit=200),
-            applications=_values(params.get("application")),
-            cost=cost,
-            stack=stack,
-        )
+    def parse(cls, params: Any, today: date, *, strict: bool = False) -> Self:
+        f = super().parse(params, today=today, strict=strict)
+        return replace(f, stack="model" if params.get("stack") == "model" else "provider")
 
-    def params(self, **changes: Any) -> dict[str, str]:
-        f = replace(self, **changes)
-        out = {
-            "team": ",".join(f.teams),
-            "start": f.start.isoformat(),
-            "end": f.end.isoformat(),
-            "provider": ",".join(f.providers),
-            "model": ",".join(f.models),
-            "application": ",".join(f.applications),
-            "cost": "billed" if f.cost == "billed_cost" else "",
-            "stack": "model" if f.stack == "model" else "",
-        }
-        return {k: v for k, v in out.items() if v}
-
-    def url(self, path: str, **changes: Any) -> str:
-        return f"{path}?{urlencode(self.params(**changes), safe=',')}"
+    def params(self) -> dict[str, str]:
+        out = super().params()
+        if self.stack == "model":
+            out["stack"] = "model"
+        return out
 
     def query(self, request: HttpRequest, teams: list[Team] | None = None) -> SpendQuery:
-        return SpendQuery(
-            _scope(request, self.teams, teams),
-            self.start,
-            self.end + timedelta(days=1),
-            self.providers,
-            self.models,
-            self.cost,
-            self.applications,
-        )
+        return self.query_for(_scope(request, self.teams, teams))
 
 
 def _scope(request: HttpRequest, slugs: tuple[str, ...], teams: list[Team] | None = None) -> Any:

@@ -28,7 +28,7 @@ def alert(teams):
         day=date(2026, 10, 15),
         amount=Decimal("812.40"),
         currency="USD",
-        title="Ml-Platform reached 80% of its 2026-10 budget: 812.40 of 1,000.00 USD",
+        title="Ml-Platform reached 80% of its 2026-10 budget: $812.40 of $1,000.00",
         details={
             "threshold": 80,
             "spent": "812.40",

@@ -26,9 +26,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
-from bot.format import count, grams, money, percent
+from bot.format import count, grams, percent
 from bot.services import answer_question
 from metrics.models import Alert, Budget, DailyCost, Recommendation
+from metrics.money import format_money
 from tests.bot.conftest import (
     LEDGER_START,
     TODAY,
@@ -554,7 +555,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
     assert answer.kind in ("spend", "reply"), text
     if spec.kind == "spend":
         total = cost(pick(rows, spec), spec.billed)
-        assert money(total, "USD") in text, (money(total, "USD"), text)
+        assert format_money(total, "USD") in text, (format_money(total, "USD"), text)
     elif spec.kind in ("ranking", "breakdown"):
         sums: dict[str, Decimal] = {}
         key = {
@@ -575,7 +576,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
             items = [kv for kv in items if kv[1]]
         items = items[: spec.top] if spec.top else items
         assert items
-        lines = [f"{i}. {k}: {money(v, 'USD')}" for i, (k, v) in enumerate(items, start=1)]
+        lines = [f"{i}. {k}: {format_money(v, 'USD')}" for i, (k, v) in enumerate(items, start=1)]
         positions = [text.find(line) for line in lines]
         assert all(p >= 0 for p in positions), (lines, text)
         assert positions == sorted(positions)
@@ -588,7 +589,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
             matched = [r for r in chosen if r["provider"] in reporting]
             requests = sum(r["model_requests"] for r in matched)
             value = cost(matched) / requests
-            assert money(value, "USD", unit=True) + " per request" in text, (value, text)
+            assert format_money(value, "USD", unit=True) + " per request" in text, (value, text)
             assert f"over {count(requests)} requests" in text
             share = cost(matched) / total
             if share < 1:
@@ -600,7 +601,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
             ]
             tokens = sum(tok(r) for r in matched)
             value = cost(matched) * 1000 / tokens
-            assert money(value, "USD", unit=True) + " per 1k tokens" in text, (value, text)
+            assert format_money(value, "USD", unit=True) + " per 1k tokens" in text, (value, text)
         elif spec.kpi == "density":
             out = [r for r in chosen if r["output_tokens"]]
             tokens = sum(
@@ -617,7 +618,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
             assert hours > 0 and f"{float(hours):,.1f} GPU hours" in text, text
             gpu = [r for r in chosen if r["gpu_hours"]]
             per_hour = cost(gpu) / hours
-            assert money(per_hour, "USD", unit=True) + " per GPU hour" in text, text
+            assert format_money(per_hour, "USD", unit=True) + " per GPU hour" in text, text
         elif spec.kpi == "carbon":
             low = sum(r["gco2e_low"] or 0 for r in chosen)
             high = sum(r["gco2e_high"] or 0 for r in chosen)
@@ -626,18 +627,18 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
             assert "GPU cold-start cost" in text and "No GPU cold-start cost" in text
     elif spec.kind == "compare":
         now, before = cost(pick(rows, spec)), cost(pick(rows, spec, spec.previous))
-        assert f"Change: +{money(now - before, 'USD')}" in text or (
-            f"Change: {money(now - before, 'USD')}" in text
+        assert f"Change: +{format_money(now - before, 'USD')}" in text or (
+            f"Change: {format_money(now - before, 'USD')}" in text
         ), (now, before, text)
         assert f"({percent(float((now - before) / before))})" in text
     elif spec.kind == "teams":
         for slug in spec.teams:
             total = cost(pick(rows, spec, scope=frozenset({slug})))
-            assert f": {money(total, 'USD')}" in text, (slug, total, text)
+            assert f": {format_money(total, 'USD')}" in text, (slug, total, text)
     elif spec.kind == "drivers":
         now, before = cost(pick(rows, spec)), cost(pick(rows, spec, spec.previous))
         sign = "+" if now >= before else ""
-        assert f"Change: {sign}{money(now - before, 'USD')}" in text, (now - before, text)
+        assert f"Change: {sign}{format_money(now - before, 'USD')}" in text, (now - before, text)
         deltas: list[tuple[Decimal, str]] = []
         for dim, col in (
             ("model", "model"),
@@ -652,14 +653,18 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
         biggest = max(deltas, key=lambda d: abs(d[0]))
         if biggest[0]:
             sign = "+" if biggest[0] >= 0 else ""
-            assert f"{biggest[1]}: {sign}{money(biggest[0], 'USD')}" in text, (biggest, text)
+            assert f"{biggest[1]}: {sign}{format_money(biggest[0], 'USD')}" in text, (biggest, text)
         assert "https://finops.example.com/dashboard/?" in text
     elif spec.kind == "budget":
         month = pick(rows, Spec("spend", THIS_MONTH, ML))
         spent = cost(month)
-        assert f"{money(spent, 'USD')} of {money(Decimal(1000), 'USD')} spent" in text, text
+        assert (
+            f"{format_money(spent, 'USD')} of {format_money(Decimal(1000), 'USD')} spent" in text
+        ), text
         left = Decimal(1000) - spent
-        assert (f"{money(left, 'USD')} left" in text) or (f"over by {money(-left, 'USD')}" in text)
+        assert (f"{format_money(left, 'USD')} left" in text) or (
+            f"over by {format_money(-left, 'USD')}" in text
+        )
         assert "month-end forecast" in text and "range" in text
         if spec.scope is ORG:
             assert "Search: no monthly budget set" in text
@@ -696,7 +701,7 @@ def check(spec: Spec, answer, text: str, asker: str) -> None:
         if isinstance(spec.scope, frozenset):
             recs = recs.filter(team__slug__in=spec.scope)
         total = sum((r.estimated_monthly_saving for r in recs), Decimal(0))
-        assert f"save about {money(total, 'USD')} a month" in text, (total, text)
+        assert f"save about {format_money(total, 'USD')} a month" in text, (total, text)
         for rec in Recommendation.objects.all():
             assert (rec.title in text) == (rec in recs)
 

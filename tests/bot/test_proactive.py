@@ -13,7 +13,7 @@ from django_celery_beat.models import PeriodicTask
 
 from bot.app_home import home_publish
 from bot.models import Delivery, Nudge, NudgeMute
-from bot.nudges import NudgePolicy, NudgeState, decide, nudges_send
+from bot.nudges import NudgePolicy, NudgeState, decide, nudge_title, nudges_send
 from bot.summaries import weekly_summaries_post
 from curriculum.services import curriculum_sync
 from metrics.models import Alert, Recommendation
@@ -383,7 +383,7 @@ def test_nudge_states_the_saving_once_in_one_format_with_readable_names(slack, c
         dedupe_key="downsize:ml:proj",
         team=ml,
         subject="proj_chat-1a2b3c on gpt-4o",
-        title="Route proj_chat-1a2b3c on gpt-4o to gpt-4o-mini: about USD 13,744.66 a month "
+        title="Route proj_chat-1a2b3c on gpt-4o to gpt-4o-mini: about $13,744.66 a month "
         "(62%) less than wrkspc_01ABCDEFGHJKMNPQRSTVWXYZ",
         estimated_monthly_saving=Decimal("13744.66"),
     )
@@ -398,6 +398,20 @@ def test_nudge_states_the_saving_once_in_one_format_with_readable_names(slack, c
         "Route Support chatbot on gpt-4o to gpt-4o-mini than Anthropic workspace …WXYZ: "
         "saves about $13,744.66 a month"
     )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Route chat to gpt-4o-mini: about $1,234.56 a month (40%) less",
+        "Route chat to gpt-4o-mini: about €1,234.56 a month (40%) less",
+        "Route chat to gpt-4o-mini: about CHF 1,234.56 a month (40%) less",
+        "Route chat to gpt-4o-mini: about USD 1234.56 a month (40%) less",  # stored before
+    ],
+)
+def test_a_nudge_title_leaves_out_the_saving_in_any_money_format(title):
+    # The card shows the saving on its own line (metrics.money.format_money), never twice.
+    assert nudge_title(Recommendation(title=title)) == "Route chat to gpt-4o-mini"
 
 
 def test_quiet_hours_follow_the_persons_slack_time_zone(slack, channels, recs):

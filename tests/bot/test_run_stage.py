@@ -261,7 +261,7 @@ def test_a_recommendation_policy_proposes_in_its_own_message(
     assert actions_post() == 1
     (message,) = fake_slack.of("chat.postMessage")
     flat = json.dumps(message["blocks"])
-    assert "saves about 1,800.00 USD a month" in flat and "action_reject" in flat
+    assert "saves about $1,800.00 a month" in flat and "action_reject" in flat
     action.refresh_from_db()
     # The policy names nobody: FinOps admins and the team's leads approve; Reject works.
     click(

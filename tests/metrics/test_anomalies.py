@@ -190,7 +190,7 @@ def test_detect_creates_one_alert_and_a_rerun_creates_none(teams):
         {"model": "(no model)", "cost": 5.0, "median_7d": 0.0, "ratio": None, "anomalous": False},
     ]
     assert team_alert.title == (
-        "Spend anomaly: Ml-Platform spent 85.00 USD on 2026-06-15, 8.5x its 7-day median (10.00)"
+        "Spend anomaly: Ml-Platform spent $85.00 on 2026-06-15, 8.5x its 7-day median ($10.00)"
     )
     assert team_alert.details["zscore"] is None  # +inf (flat history) is not valid JSON
     assert team_alert.details["median_7d"] == 10 and team_alert.details["history_days"] == 28

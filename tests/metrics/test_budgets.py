@@ -53,7 +53,7 @@ def test_each_threshold_fires_once_as_spend_grows(teams):
     alert = first[0]
     assert alert.dedupe_key == f"budget:{b.pk}:2026-06:50"
     assert alert.title == (
-        "Ml-Platform is at 60% of its 2026-06 budget (the 50% threshold): 600.00 of 1,000.00 USD"
+        "Ml-Platform is at 60% of its 2026-06 budget (the 50% threshold): $600.00 of $1,000.00"
     )
     assert (alert.kind, alert.status, alert.team, alert.budget) == ("budget", "open", ml, b)
     assert (alert.amount, alert.currency, alert.day) == (Decimal("600.00"), "USD", JUNE_10)
@@ -201,8 +201,8 @@ def test_forecast_over_budget_alerts_once_a_month(teams):
     assert alert.dedupe_key == f"forecast:{b.pk}:2026-06"
     assert alert.amount == Decimal("1200.00")
     assert alert.title == (
-        "Ml-Platform is on track to spend 1,200.00 USD in 2026-06 "
-        "(range 1,200.00-1,200.00), over its 1,000.00 budget"
+        "Ml-Platform is on track to spend $1,200.00 in 2026-06 "
+        "(range $1,200.00-$1,200.00), over its $1,000.00 budget"
     )
     assert alert.details["month_to_date"] == "400.00" and alert.details["days_observed"] == 17
     assert budgets_evaluate(today=date(2026, 6, 12)) == []
@@ -401,6 +401,5 @@ def test_the_title_says_the_real_percentage(teams):
     (alert,) = [a for a in budgets_evaluate(today=JUNE_10) if a.status == "open"]
     assert alert.details["threshold"] == 100
     assert alert.title == (
-        "Ml-Platform is at 194% of its 2026-06 budget (the 100% threshold): "
-        "1,944.80 of 1,000.00 USD"
+        "Ml-Platform is at 194% of its 2026-06 budget (the 100% threshold): $1,944.80 of $1,000.00"
     )

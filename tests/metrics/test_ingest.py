@@ -291,6 +291,8 @@ def test_import_command_prints_a_summary_and_fails_on_bad_files(db, tmp_path):
     assert "1 of 2 file(s) failed" in str(exc.value)
     assert "bad.csv:2:BilledCost" in err.getvalue()
     assert "good.csv: 1 rows (focus)" in out.getvalue() and "USD: billed 1.50" in out.getvalue()
+    assert "  USD: billed 1.50, effective 1.50\n" in out.getvalue()
+    assert "  unallocated: $1.50\n" in out.getvalue()  # team "x" does not exist
     assert ImportBatch.objects.count() == 1
 
 

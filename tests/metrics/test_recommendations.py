@@ -134,6 +134,9 @@ def test_downsizing_fires_on_short_uniform_frontier_workloads(catalog, teams):
     f = found(kind="downsize")[("downsize", "classifier on openai/gpt-4o")]
     assert f.team_id == team.pk and f.currency == "USD"
     assert f.monthly_saving == D("49.35")  # 30 x (1.75 - 0.105)
+    assert f.title == (
+        "Route classifier on openai/gpt-4o to gpt-4o-mini: about $49.35 a month (94%) less"
+    )
     ev = f.evidence
     assert (ev["model_from"], ev["model_to"]) == ("gpt-4o", "gpt-4o-mini")
     assert ev["avg_input_tokens_per_request"] == 500.0
@@ -431,6 +434,10 @@ def test_gpu_idle_overprovisioned_and_cold_start(catalog, teams, tmp_path):
     assert burst["gpu_cold_start"].evidence["cold_start_share"] == pytest.approx(
         200 / 350, abs=1e-4
     )
+    # The board report measures the same cold starts (the training pool is busy from its start).
+    from portal.board_report import gpu_cold_start
+
+    assert gpu_cold_start(days[0], days[-1] + timedelta(days=1)) == {"USD": D("200.00")}
     assert suggested_action(
         Recommendation(kind="gpu_idle", subject=idle.subject, evidence=idle.evidence)
     ) == ("gpu_scale_down", {"cluster": "gke-1", "target_idle_share": 0.1})

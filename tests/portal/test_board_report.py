@@ -66,12 +66,13 @@ def test_pdf_deck_has_one_message_per_slide_with_the_query_layers_numbers(ledger
     assert total == Decimal("570")  # 30 x (10 + 5 + 3 + 1)
     assert len(pages) == 8  # cover + seven messages
     assert "AI spend, September 2026" in pages[0]
-    assert f"AI spend was USD {total:,.2f} in September 2026" in pages[1]
+    assert f"AI spend was ${total:,.2f} in September 2026" in pages[1]
     ml = next(t for t in org.ranking if t.slug == "ml-platform")
-    assert f"Ml-Platform spent the most: USD {ml.current:,.2f} (79% of the total)" in pages[2]
+    assert f"Ml-Platform spent the most: ${ml.current:,.2f} (79% of the total)" in pages[2]
     assert "Unallocated 30.00" in pages[2]
     cpi = report.kpis["cost_per_inference"]
     assert f"{cpi:,.4f}" in pages[3] and "GPU cold-start cost" in pages[3]
+    assert "Cost per 1k tokens $0.1818, n/a on August 2026; cost per inference $0.0429." in pages[3]
     assert "Budget outlook" in pages[6].upper().title() or "BUDGET OUTLOOK" in pages[6]
     assert "1 of 2 team budgets held in September 2026" in pages[6]  # ml 450 > 400, search 90
     for page in pages[1:]:
@@ -88,7 +89,7 @@ def test_pptx_deck_has_native_tables_and_chart_images(ledger, tmp_path):
     report, org = expected_september()
     assert len(slides) == 8
     trend, teams_slide = slides[1], slides[2]
-    assert f"USD {report.totals['USD']:,.2f}" in trend["text"] and trend["pictures"] == 1
+    assert f"${report.totals['USD']:,.2f}" in trend["text"] and trend["pictures"] == 1
     (table,) = teams_slide["tables"]
     assert table[0] == ["Team", "September 2026 (USD)", "Previous", "Change"]
     rows = {r[0]: r[1] for r in table[1:]}
@@ -104,7 +105,7 @@ def test_the_month_in_progress_says_its_data_stops_and_is_not_stored(ledger, tmp
     pages = pdf_pages(out.read_bytes())
     assert "Data through 2026-10-04: the month is not complete." in pages[0]
     # 4 days of October against the same 4 days of September: 84 vs 76.
-    assert "AI spend was USD 84.00 in October 2026, +10.5% on September 2026" in pages[1]
+    assert "AI spend was $84.00 in October 2026, +10.5% on September 2026" in pages[1]
     assert not BoardReport.objects.filter(month=date(2026, 10, 1)).exists()
 
 

@@ -112,7 +112,7 @@ def test_team_lead_and_admin_use_the_dashboards(
     page.goto(f"{base}/dashboard/?start=2026-10-01&end=2026-10-31")
     charts_drawn(page)
     total = queries.spend_report(SpendQuery(ml, date(2026, 10, 1), date(2026, 11, 1))).totals
-    assert page.inner_text("a.dash-big") == f"USD {total['USD']:,.2f}" == "USD 68.00"
+    assert page.inner_text("a.dash-big") == f"${total['USD']:,.2f}" == "$68.00"
     assert "Like for like: 4 days" in page.inner_text("#comparison-note")
     legend = page.inner_text("[data-spec=chart-daily]")
     assert "openai" in legend and "anthropic" in legend
@@ -132,7 +132,7 @@ def test_team_lead_and_admin_use_the_dashboards(
     page.wait_for_url("**model=gpt-4o**")
     charts_drawn(page)
     assert "stack=model" in page.url
-    assert page.inner_text("a.dash-big") == "USD 48.00"
+    assert page.inner_text("a.dash-big") == "$48.00"
 
     # Drill into the records behind a bar (one day) ...
     page.locator("[data-spec=chart-daily] svg .mark-rect path").first.click()
@@ -175,6 +175,6 @@ def test_team_lead_and_admin_use_the_dashboards(
     september = queries.spend_report(
         SpendQuery(Scope(None, ""), date(2026, 9, 1), date(2026, 10, 1))
     )
-    assert f"AI spend was USD {september.totals['USD']:,.2f} in September 2026" in text
+    assert f"AI spend was ${september.totals['USD']:,.2f} in September 2026" in text
     assert not [e for e in page.errors if "eval" in e.lower() or "Content Security" in e]
     assert page.errors == []

@@ -93,12 +93,12 @@ def test_team_view_numbers_match_the_query_layer_and_the_ledger(client, people, 
     report = queries.spend_report(q)
     assert report.totals == {"USD": Decimal("68")}
     assert ledger_sum(team=teams["ml-platform"], day__gte=date(2026, 10, 1)) == Decimal("68.00")
-    assert "USD 68.00" in page
+    assert "$68.00" in page
     assert "+13.3%" in page and "-84.9%" not in page
     assert "Like for like: 4 days with data on both sides" in page
     # Where it goes: provider, model and application rows from the same rollups.
     for b in report.by_provider + report.by_model:
-        assert f"USD {b.amount:,.2f}" in page
+        assert f"${b.amount:,.2f}" in page
     # Other teams' and unallocated spend is not on a team lead's page.
     assert "gpt-4o-mini" not in page and "aws" not in page
 
@@ -111,7 +111,7 @@ def test_stacking_switch_and_model_filter_live_in_the_url(client, people, ledger
     assert "Daily spend by provider" in by_provider and "Daily spend by model" in by_model
     assert '"title": "Model"' in by_model and '"title": "Provider"' in by_provider
     page = text(client.get(base + "&model=gpt-4o&stack=model"))
-    assert "USD 48.00" in page  # 4 days x 12.00
+    assert "$48.00" in page  # 4 days x 12.00
     assert ledger_sum(model="gpt-4o", day__gte=date(2026, 10, 1)) == Decimal("48.00")
     assert "claude-sonnet-4" not in page.split("Where it goes")[1].split("Unit economics")[0]
 
@@ -222,15 +222,15 @@ def test_org_view_ranks_teams_like_for_like_and_shows_unallocated(client, people
     ml = next(t for t in org.ranking if t.slug == "ml-platform")
     assert (ml.current, ml.previous) == (Decimal("68"), Decimal("60"))
     assert [t.slug for t in org.ranking] == ["ml-platform", "search"]
-    assert "Ml-Platform USD 68.00 60.00 +13.3%" in page
-    assert "Search USD 12.00 12.00 +0.0%" in page
-    assert org.unallocated == {"USD": Decimal("4")} and "USD 4.00" in page
+    assert "Ml-Platform $68.00 60.00 +13.3%" in page
+    assert "Search $12.00 12.00 +0.0%" in page
+    assert org.unallocated == {"USD": Decimal("4")} and "$4.00" in page
     assert "(4.8% of the total" in page  # 4 of 84
     assert ledger_sum(team__isnull=True, day__gte=date(2026, 10, 1)) == Decimal("4.00")
     sep = next(m for m in org.months if m["month"] == date(2026, 9, 1))
-    assert sep["amount"] == Decimal("570") and "USD 570.00" in page
+    assert sep["amount"] == Decimal("570") and "$570.00" in page
     assert "(partial: data through Oct. 4, 2026)" in page
-    assert "USD 123.45 a month" in page and "USD 40.00 a month" in page
+    assert "$123.45 a month" in page and "$40.00 a month" in page
     assert {r["model"] for r in org.model_mix} == {
         "gpt-4o",
         "claude-sonnet-4",
@@ -266,7 +266,7 @@ def test_budget_line_and_forecast_band(client, people, ledger, teams):
     client.force_login(people["lead"])
     response = client.get("/dashboard/?start=2026-10-01&end=2026-10-31")
     page = text(response)
-    assert "USD 68.00 of 620.00" in page
+    assert "$68.00 of 620.00" in page
     assert "monthly budget per day (20.00)" in page  # 620 / 31 days
     spec = response.context["daily_spec"]
     marks = [layer["mark"]["type"] for layer in spec["layer"]]

@@ -26,7 +26,7 @@ def action(teams, people):
         params={"application_key": "chatbot", "from_model": "gpt-4o", "to_model": "gpt-4o-mini"},
         executor="litellm",
         policy=policy,
-        expected_effect={"summary": "about 1,234.00 USD a month less"},
+        expected_effect={"summary": "about $1,234.00 a month less"},
     )
 
 
@@ -34,7 +34,7 @@ def test_team_sees_its_actions_others_do_not(client, people, action):
     client.force_login(people["engineer"])
     page = client.get("/remediation/").content.decode()
     assert "Route gpt-4o to gpt-4o-mini (chatbot)" in page
-    assert "about 1,234.00 USD a month less" in page
+    assert "about $1,234.00 a month less" in page
     assert "Approve and run once" not in page  # an engineer may not approve
     assert "Policies" not in page
     client.force_login(people["outsider"])
@@ -74,9 +74,18 @@ def test_reject_and_policies_for_admins(client, people, action):
     client.force_login(people["admin"])
     page = client.get("/remediation/").content.decode()
     assert "Policies" in page and "Route chatbot spikes" in page
+    assert "<td>A spend anomaly of at least the minimum amount (50.00)</td>" in page
     response = client.post(f"/remediation/{action.pk}/reject/", {"reason": "not now"}, follow=True)
     assert "It will never run." in response.content.decode()
     action.refresh_from_db()
     assert action.status == RemediationAction.Status.REJECTED
     assert action.result["reason"] == "not now"
     assert client.post(f"/remediation/{action.pk}/explode/").status_code == 404
+
+
+def test_the_measured_outcome_reads_in_the_one_money_format(client, people, action):
+    action.outcome = {"days": 7, "before": {"USD": "70.00"}, "after": {"USD": "1234.5"}}
+    action.save(update_fields=["outcome"])
+    client.force_login(people["engineer"])
+    page = client.get("/remediation/").content.decode()
+    assert "<dd>$70.00 in the 7 days before; $1,234.50 in the 7 days after</dd>" in page, page

@@ -20,6 +20,7 @@ from metrics.advice.recommendations.workloads import (
 )
 from metrics.economics.pricing.catalog import PriceBook, usage_cost
 from metrics.models import Recommendation
+from metrics.money import format_money
 
 
 def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Finding | None:
@@ -57,8 +58,8 @@ def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Findi
         team_id=w.team_id,
         subject=w.subject,
         title=(
-            f"Send {w.subject} through the Batch API: about {w.currency} "
-            f"{money_text(monthly)} a month ({discount:.0%} off)"
+            f"Send {w.subject} through the Batch API: about "
+            f"{format_money(monthly, w.currency)} a month ({discount:.0%} off)"
         ),
         monthly_saving=monthly.quantize(CENT),
         currency=w.currency,

@@ -17,6 +17,7 @@ from metrics.advice.recommendations.workloads import (
 )
 from metrics.economics.pricing.catalog import PriceBook, usage_cost
 from metrics.models import Recommendation
+from metrics.money import format_money
 
 
 def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Finding | None:
@@ -79,8 +80,8 @@ def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Findi
         team_id=w.team_id,
         subject=w.subject,
         title=(
-            f"Cache the repeated prompt prefix of {w.subject}: about {w.currency} "
-            f"{money_text(monthly)} a month at a {target:.0%} cache hit ratio"
+            f"Cache the repeated prompt prefix of {w.subject}: about "
+            f"{format_money(monthly, w.currency)} a month at a {target:.0%} cache hit ratio"
         ),
         monthly_saving=monthly.quantize(CENT),
         currency=w.currency,

@@ -19,6 +19,7 @@ from metrics.advice.recommendations.workloads import (
 from metrics.economics.pricing.catalog import PriceBook
 from metrics.economics.pricing.whatif import what_if_rows
 from metrics.models import Recommendation
+from metrics.money import format_money
 
 
 def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Finding | None:
@@ -72,7 +73,7 @@ def find(w: Workload, book: PriceBook, cfg: AdviceConfig, ctx: Context) -> Findi
         team_id=w.team_id,
         subject=w.subject,
         title=(
-            f"Route {w.subject} to {target}: about {w.currency} {money_text(saving)} a month "
+            f"Route {w.subject} to {target}: about {format_money(saving, w.currency)} a month "
             f"({pct:.0%}) less"
         ),
         monthly_saving=saving.quantize(CENT),

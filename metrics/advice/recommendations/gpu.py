@@ -25,6 +25,7 @@ from metrics.advice.recommendations.workloads import (
 )
 from metrics.economics import kpis
 from metrics.models import CostRecord, Recommendation
+from metrics.money import format_money
 
 OPENCOST_PROVIDER = "kubernetes"
 IDLE = "__idle__"
@@ -70,6 +71,24 @@ def gpu_records(start: date, end: date) -> list[dict[str, Any]]:
     return out
 
 
+def cold_start_cost(rows: list[dict[str, Any]]) -> Decimal:
+    """GPU cold-start cost (`kpis.gpu_cold_start_cost`) of `gpu_records` rows, measured on
+    their OpenCost billing windows; the recommendations and the board report both use it."""
+    windows = pd.DataFrame(
+        [
+            {
+                "resource_id": r["resource_id"],
+                "start": r["charge_period_start"],
+                "end": r["charge_period_end"],
+                "cost": float(r["gpu_cost"]),
+                "utilization": r["gpu_efficiency"],
+            }
+            for r in rows
+        ]
+    )
+    return Decimal(str(kpis.gpu_cold_start_cost(windows)))
+
+
 def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     clusters: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
@@ -105,7 +124,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                 subject=f"GPU pool of cluster {cluster}",
                 title=(
                     f"Scale the GPU pool of {cluster} down: {share:.0%} of its GPU cost is idle, "
-                    f"about {currency} {money_text(monthly)} a month"
+                    f"about {format_money(monthly, currency)} a month"
                 ),
                 monthly_saving=monthly.quantize(CENT),
                 currency=currency,
@@ -142,7 +161,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                         subject=subject,
                         title=(
                             f"Request fewer GPUs for {subject}: {efficiency:.0%} GPU "
-                            f"efficiency, about {currency} {money_text(monthly)} a month"
+                            f"efficiency, about {format_money(monthly, currency)} a month"
                         ),
                         monthly_saving=monthly.quantize(CENT),
                         currency=currency,
@@ -156,19 +175,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                         },
                     )
                 )
-        windows = pd.DataFrame(
-            [
-                {
-                    "resource_id": r["resource_id"],
-                    "start": r["charge_period_start"],
-                    "end": r["charge_period_end"],
-                    "cost": float(r["gpu_cost"]),
-                    "utilization": r["gpu_efficiency"],
-                }
-                for r in rows
-            ]
-        )
-        cold = Decimal(str(kpis.gpu_cold_start_cost(windows)))
+        cold = cold_start_cost(rows)
         share = cold / gpu_cost if gpu_cost else Decimal(0)
         monthly = cold * Decimal(str(cfg.gpu_cold_start_reducible)) * ctx.month
         if share >= Decimal(str(cfg.gpu_cold_start_share)) and monthly >= cfg.min_monthly_saving:
@@ -180,7 +187,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                     subject=subject,
                     title=(
                         f"Cut GPU cold starts of {subject}: {share:.0%} of its GPU cost is "
-                        f"spent before first use, about {currency} {money_text(monthly)} a month"
+                        f"spent before first use, about {format_money(monthly, currency)} a month"
                     ),
                     monthly_saving=monthly.quantize(CENT),
                     currency=currency,

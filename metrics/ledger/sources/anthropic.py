@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
+from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError, currency_code
 from metrics.ledger.sources.json_toolkit import (
     ResultItem,
     decimal_value,
@@ -174,7 +174,9 @@ def _usage_fields(result: dict[str, Any], *, file: str, line: int) -> dict[str, 
 
 
 def _cost_fields(result: dict[str, Any], *, file: str, line: int) -> dict[str, Any]:
-    currency = text_value(result, "currency").upper() or "USD"
+    # The cost report has been USD only; a missing currency is taken as USD.
+    currency = text_value(result, "currency").strip() or "USD"
+    currency = currency_code(currency, file=file, line=line, column="currency").upper()
     lowest_units = decimal_value(result.get("amount"), file=file, line=line, field="amount")
     amount = format(lowest_units.scaleb(-MINOR_UNIT_DIGITS.get(currency, 2)), "f")
     cost_type = text_value(result, "cost_type")

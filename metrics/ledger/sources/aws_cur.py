@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics.ledger.sources import csv_reader
 from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
 
@@ -328,20 +329,22 @@ def sniff(path: Path, head: str) -> bool:
         except IngestError:
             return False
     else:
-        names = {canonical(n) for n in c.sniff_header(head)}
+        names = {canonical(n) for n in csv_reader.sniff_header(head)}
     return "line_item_unblended_cost" in names and "line_item_line_item_type" in names
 
 
 def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    parquet = c.is_parquet(path)
-    header = c.parquet_columns(path) if parquet else c.csv_header(path)
+    parquet = csv_reader.is_parquet(path)
+    header = c.parquet_columns(path) if parquet else csv_reader.csv_header(path)
     columns, tag_columns = _split_columns(header)
     missing = [name for name in _REQUIRED if name not in columns]
     if missing:
         raise IngestError(file, 1, missing[0], "a required AWS CUR column is missing")
     wanted = [columns[n] for n in _REQUIRED + _OPTIONAL if n in columns] + list(tag_columns)
-    chunks = c.read_parquet_chunks(path, wanted) if parquet else c.read_csv_chunks(path, wanted)
+    chunks = (
+        c.read_parquet_chunks(path, wanted) if parquet else csv_reader.read_csv_chunks(path, wanted)
+    )
     currency = c.CurrencyGuard(file, columns["line_item_currency_code"])
     for chunk in chunks:
         # Per chunk: Parquet map columns arrive spread into one column per key.
@@ -428,8 +431,7 @@ def _normalize(
 
     # Accounts and currency
     payer = txt("bill_payer_account_id")
-    currency_code = txt("line_item_currency_code").str.upper()
-    currency.check(payer, currency_code)
+    currency_code = currency.check(payer, txt("line_item_currency_code"))
     out["billing_currency"] = currency_code
     out["billing_account_id"] = payer
     out["billing_account_name"] = txt("bill_payer_account_name")

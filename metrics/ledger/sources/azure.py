@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics.ledger.sources import csv_reader
 from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
 
@@ -228,7 +229,7 @@ def _columns(header: list[str]) -> dict[str, str]:
 
 
 def sniff(path: Path, head: str) -> bool:
-    names = {n.lower() for n in c.sniff_header(head)}
+    names = {n.lower() for n in csv_reader.sniff_header(head)}
     return (
         "metercategory" in names
         and any(n in names for n in _COST)
@@ -239,7 +240,7 @@ def sniff(path: Path, head: str) -> bool:
 
 def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    columns = _columns(c.csv_header(path))
+    columns = _columns(csv_reader.csv_header(path))
 
     def first(names: tuple[str, ...], label: str) -> str:
         for name in names:
@@ -256,7 +257,7 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
     roles = {"cost": cost, "currency": currency, "date": date, "account": account}
     wanted = sorted({columns[n] for n in [*roles.values(), *_OPTIONAL] if n in columns})
     guard = c.CurrencyGuard(file, columns[currency])
-    for chunk in c.read_csv_chunks(path, wanted):
+    for chunk in csv_reader.read_csv_chunks(path, wanted):
         frame = _normalize(chunk, columns, roles, mca=mca, file=file, guard=guard)
         yield c.finish(frame, file=file)
 
@@ -325,8 +326,7 @@ def _normalize(
     out["list_cost"] = cash("paygcostinbillingcurrency")
 
     account = txt(roles["account"])
-    currency = txt(roles["currency"]).str.upper()
-    guard.check(account, currency)
+    currency = guard.check(account, txt(roles["currency"]))
     out["billing_currency"] = currency
     out["pricing_currency"] = txt("pricingcurrency", "pricingcurrencycode").str.upper()
     out["billing_account_id"] = account

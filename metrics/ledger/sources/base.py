@@ -242,6 +242,36 @@ def json_objects(values: pd.Series, *, file: str, column: str, lines: pd.Series)
     return out
 
 
+# The shape of an ISO 4217 code (three letters; sources write "usd" as often as "USD").
+CURRENCY_CODE = r"[A-Za-z]{3}"
+_CURRENCY = re.compile(CURRENCY_CODE)
+
+
+def currency_code(value: object, *, file: str, line: int, column: str) -> str:
+    """The one currency guard: `value` as a stripped code, or IngestError if it is blank or
+    not shaped like an ISO 4217 code. Used by every source, one value or a column at a time
+    (`currency_codes`)."""
+    code = "" if value is None else str(value).strip()
+    if not code:
+        raise IngestError(file, line, column, "a currency code is required")
+    if not _CURRENCY.fullmatch(code):
+        raise IngestError(file, line, column, f"{code!r} is not an ISO 4217 currency code")
+    return code
+
+
+def currency_codes(
+    values: pd.Series, *, file: str, column: str, lines: pd.Series | None = None
+) -> None:
+    """`currency_code` on a column of text: raises for the first bad row (`lines`: the line
+    of each row, default the index)."""
+    text = values.astype("string").fillna("").str.strip()
+    bad = ~text.str.fullmatch(CURRENCY_CODE)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        line = int((values.index if lines is None else lines.to_numpy())[i])
+        currency_code(text.iloc[i], file=file, line=line, column=column)
+
+
 def finish_frame(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """Add missing optional columns with their defaults and order the columns."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]

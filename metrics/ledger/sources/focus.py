@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,23 @@ import pandas as pd
 from metrics.ledger.csv_safety import UNGUARD_PATTERN
 from metrics.ledger.providers import key_for_focus_name
 from metrics.ledger.sources.base import (
+    CURRENCY_CODE,
     TEXT_COLUMNS,
     IngestError,
+    currency_codes,
     decimal_strings,
     finish_frame,
     json_objects,
     utc_times,
 )
+from metrics.ledger.sources.csv_reader import (
+    csv_header,
+    read_csv_chunks,
+    read_csv_tables,
+    sniff_header,
+)
 
 NAME = "focus"
-CHUNK_ROWS = 200_000
 
 # FOCUS column -> ledger column
 COLUMNS: dict[str, str] = {
@@ -119,7 +126,6 @@ TEXT_COLUMNS_SET = set(TEXT_COLUMNS)
 
 
 def sniff(path: Path, head: str) -> bool:
-    first = head.splitlines()[0] if head else ""
     if path.suffix == ".parquet":
         try:
             import pyarrow.parquet as pq
@@ -128,34 +134,10 @@ def sniff(path: Path, head: str) -> bool:
         except Exception:
             return False
         return {"BilledCost", "ChargePeriodStart"} <= names
-    return "BilledCost" in first and "ChargePeriodStart" in first
+    return {"BilledCost", "ChargePeriodStart"} <= set(sniff_header(head))
 
 
-def _csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
-    with path.open("rb") as fh:
-        compression = "gzip" if fh.read(2) == b"\x1f\x8b" else None
-    try:
-        reader = pd.read_csv(  # type: ignore[call-overload]
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[],
-            chunksize=CHUNK_ROWS,
-            encoding="utf-8-sig",
-            compression=compression,
-            on_bad_lines="error",
-        )
-        yield from reader
-    except pd.errors.EmptyDataError as exc:
-        raise IngestError(str(path), 0, "-", "the file is empty") from exc
-    except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        row = int(match.group(1)) if match else 0
-        raise IngestError(str(path), row, "-", f"malformed CSV: {exc}") from exc
-    except (EOFError, OSError) as exc:  # truncated or corrupt gzip
-        raise IngestError(str(path), 0, "-", f"cannot read the file: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise IngestError(str(path), 0, "-", f"not UTF-8 text: {exc}") from exc
+PARQUET_BATCH_ROWS = 200_000
 
 
 def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
@@ -163,7 +145,7 @@ def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
 
     try:
         pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             frame = batch.to_pandas()
             for col in frame.columns:
                 if frame[col].dtype.kind == "M":  # datetimes stay datetimes (ISO text below)
@@ -178,20 +160,20 @@ def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
 
 def _parse_pandas(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    chunks = _parquet_chunks(path) if path.suffix == ".parquet" else _csv_chunks(path)
+    if path.suffix == ".parquet":
+        chunks = _parquet_chunks(path)
+    else:
+        csv_header(path)  # the header checks every CSV source gets (empty, delimiter, UTF-8)
+        chunks = read_csv_chunks(path)
     first_line = 2  # the header is line 1
     for raw in chunks:
         raw.columns = [str(c).strip() for c in raw.columns]
         missing = [c for c in MANDATORY if c not in raw.columns]
         if missing:
-            if len(raw.columns) == 1 and any(sep in raw.columns[0] for sep in ";\t|"):
-                raise IngestError(
-                    file, 1, "-", "wrong delimiter: FOCUS CSV files are comma-separated"
-                )
             raise IngestError(file, 1, missing[0], "mandatory FOCUS column is missing")
         lines = pd.Series(range(first_line, first_line + len(raw)), index=raw.index)
         first_line += len(raw)
-        short = raw.isna().any(axis=1)  # keep_default_na=False: NaN only where fields are missing
+        short = raw.isna().any(axis=1)  # Parquet nulls (a CSV's missing fields read as "")
         if short.any():
             i = short.to_numpy().nonzero()[0][0]
             have = int(raw.iloc[i].notna().sum())
@@ -301,10 +283,7 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
     if "billing_currency" not in out.columns:
         # Some FOCUS spec examples omit it; their amounts are USD (see CommitmentDiscountUnit).
         out["billing_currency"] = "USD"
-    blank_currency = out["billing_currency"] == ""
-    if blank_currency.any():
-        i = blank_currency.to_numpy().nonzero()[0][0]
-        raise IngestError(file, int(lines.iloc[i]), "BillingCurrency", "a currency is required")
+    currency_codes(out["billing_currency"], file=file, column="BillingCurrency", lines=lines)
     if "provider" not in out.columns or (out["provider"] == "").any():
         names = (
             out["provider_name"]
@@ -327,10 +306,6 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
 
 # --- The fast path: Arrow end to end ------------------------------------------------------
 
-ARROW_BLOCK_BYTES = 32 << 20  # bytes of text per normalized chunk: bounds memory, not the file size
-# Arrow's streaming reader reads up to 32 blocks ahead in the background: small blocks keep
-# that read-ahead at 32 MB (with 32 MB blocks it buffered a 1 GB file whole).
-ARROW_READ_BYTES = 1 << 20
 _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _MONEY_NULLS = ["", "NULL", "null", "None", "NaN", "nan"]
 _DECIMAL_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -352,17 +327,11 @@ def parse(path: Path) -> Iterator[Any]:
 
 def _parse_arrow(path: Path) -> Iterator[Any]:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     from metrics.ledger.sources.arrow import ReparseSlowly
 
     file = str(path)
-    with path.open("rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    try:
-        header = _arrow_header(path, gz)
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise ReparseSlowly(str(exc)) from exc
+    header = csv_header(path)
     names = [h.strip() for h in header]
     if any(c not in names for c in MANDATORY) or len(set(names)) != len(names):
         yield from _parse_pandas(path)  # the pandas reader names what is wrong
@@ -370,56 +339,11 @@ def _parse_arrow(path: Path) -> Iterator[Any]:
     wanted = [
         raw for raw, clean in zip(header, names, strict=True) if clean in COLUMNS or clean in TIERS
     ]
-    stream = pa.input_stream(file, compression="gzip" if gz else None)
     try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(block_size=ARROW_READ_BYTES),
-            convert_options=pacsv.ConvertOptions(
-                column_types={raw: pa.string() for raw in header},
-                include_columns=wanted,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        first_line = 2
-        for batches in _gathered(reader, ARROW_BLOCK_BYTES):
-            table = pa.Table.from_batches(batches).rename_columns(
-                [c.strip() for c in batches[0].schema.names]
-            )
+        for first_line, table in read_csv_tables(path, header, wanted):
             yield _normalize_arrow(table, file=file, first_line=first_line)
-            first_line += table.num_rows
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+    except pa.ArrowInvalid as exc:  # a value Arrow cannot convert: pandas names it
         raise ReparseSlowly(str(exc)) from exc
-    finally:
-        stream.close()
-
-
-def _gathered(batches: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Small record batches gathered into lists of about `size` bytes (one chunk each)."""
-    pending: list[Any] = []
-    held = 0
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        pending.append(batch)
-        held += batch.nbytes
-        if held >= size:
-            yield pending
-            pending, held = [], 0
-    if pending:
-        yield pending
-
-
-def _arrow_header(path: Path, gz: bool) -> list[str]:
-    import csv
-    import gzip
-    import io
-
-    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
-        line = fh.readline(1 << 20)
-    text = line.decode("utf-8-sig").rstrip("\r\n")
-    return next(csv.reader(io.StringIO(text)), [])
 
 
 def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
@@ -514,8 +438,8 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         if category is None
         else pc.if_else(pc.equal(category, ""), "Usage", category)
     )
-    if pc.any(pc.equal(out["billing_currency"], "")).as_py():
-        return slow()
+    if not pc.all(pc.match_substring_regex(out["billing_currency"], f"^{CURRENCY_CODE}$")).as_py():
+        return slow()  # the currency guard names the row
     provider = out.get("provider")
     if provider is None or pc.any(pc.equal(provider, "")).as_py():
         names_col = out.get("provider_name", pa.repeat(pa.scalar("", pa.string()), n))

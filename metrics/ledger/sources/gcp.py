@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from metrics.ledger.sources import csv_reader
 from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import (
     AI_SERVICE_CATEGORY,
@@ -192,7 +193,7 @@ def sniff(path: Path, head: str) -> bool:
     if _is_jsonl(head):
         first = head.lstrip("\ufeff \r\n\t").split("\n", 1)[0]
         return '"billing_account_id"' in first and '"service"' in first and '"cost"' in first
-    names = {canonical(n) for n in c.sniff_header(head)}
+    names = {canonical(n) for n in csv_reader.sniff_header(head)}
     return {"billing_account_id", "service_description", "cost", "usage_start_time"} <= names
 
 
@@ -205,14 +206,14 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
             yield c.finish(_normalize(chunk, labels, file=file, guard=guard), file=file)
         return
     columns: dict[str, str] = {}
-    for raw in c.csv_header(path):
+    for raw in csv_reader.csv_header(path):
         columns.setdefault(canonical(raw), raw)
     for name in _REQUIRED:
         if name not in columns:
             raise IngestError(file, 1, name, "a required GCP billing export column is missing")
     guard = c.CurrencyGuard(file, columns["currency"])
     wanted = [columns[n] for n in _REQUIRED + _OPTIONAL if n in columns]
-    for chunk in c.read_csv_chunks(path, wanted):
+    for chunk in csv_reader.read_csv_chunks(path, wanted):
         chunk = _from_csv(chunk, columns, file=file)
         yield c.finish(_normalize(chunk, columns, file=file, guard=guard), file=file)
 
@@ -362,7 +363,7 @@ def _jsonl_chunks(path: Path) -> Iterator[pd.DataFrame]:
     import gzip
 
     file = str(path)
-    opener = gzip.open if c.is_gzip(path) else open
+    opener = gzip.open if csv_reader.is_gzip(path) else open
     fields = [(name, _json_label(name).split(".", 1)) for name in _JSON_FIELDS]
     data: dict[str, list[object]] = {name: [] for name in _JSON_FIELDS + _JSON_DERIVED}
     lines: list[int] = []
@@ -519,8 +520,7 @@ def _normalize(
     if blank.any():
         line = int(lines[blank].iloc[0])
         raise IngestError(file, line, label("billing_account_id"), "a value is required")
-    currency = txt("currency").str.upper()
-    guard.check(account, currency)
+    currency = guard.check(account, txt("currency"))
     out["billing_currency"] = currency
     out["billing_account_id"] = account
     out["sub_account_id"] = txt("project_id")

@@ -20,7 +20,6 @@ setting to raise, so nothing is written.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import zlib
 from dataclasses import dataclass
@@ -30,9 +29,8 @@ import numpy as np
 from django.conf import settings
 
 from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.csv_reader import GZIP_MAGIC, PARQUET_MAGIC, split_line
 
-GZIP_MAGIC = b"\x1f\x8b"
-PARQUET_MAGIC = b"PAR1"
 BLOCK = 1 << 20
 RATIO_FLOOR = 64 << 20  # the ratio is only judged once this much has been decompressed
 
@@ -117,7 +115,7 @@ class _TextCheck:
         if end < 0 and len(self.first) <= self.limits.max_line_bytes:
             return
         text = self.first[: self.limits.max_line_bytes].decode("utf-8-sig", errors="replace")
-        self.header = next(csv.reader([text.rstrip("\r")]), [])
+        self.header = split_line(text.rstrip("\r"))
         if len(self.header) > self.limits.max_columns:
             raise IngestError(
                 self.name,
@@ -133,7 +131,7 @@ class _TextCheck:
         column = "-"
         if (start > 0 or self.current == 0) and self.header:
             prefix = data[start:at].decode("utf-8", errors="replace")
-            fields = next(csv.reader([prefix]), [""])
+            fields = split_line(prefix) or [""]
             index = max(len(fields) - 1, 0)
             column = self.header[index] if index < len(self.header) else "-"
         raise IngestError(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics.ledger.sources import csv_reader
 from metrics.ledger.sources import tabular as c
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
 
@@ -90,18 +91,18 @@ _SERVICE_CATEGORY = {
 
 
 def sniff(path: Path, head: str) -> bool:
-    names = set(c.sniff_header(head))
+    names = set(csv_reader.sniff_header(head))
     return "cost/myCost" in names or "lineItem/tenantId" in names
 
 
 def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    header = c.csv_header(path)
+    header = csv_reader.csv_header(path)
     c.require_columns(file, header, *_REQUIRED)
     tag_columns = {h: h[len(_TAG_PREFIX) :] for h in header if h.startswith(_TAG_PREFIX)}
     wanted = [h for h in _REQUIRED + _OPTIONAL if h in header] + list(tag_columns)
     guard = c.CurrencyGuard(file, "cost/currencyCode")
-    for chunk in c.read_csv_chunks(path, wanted):
+    for chunk in csv_reader.read_csv_chunks(path, wanted):
         yield c.finish(_normalize(chunk, tag_columns, file=file, guard=guard), file=file)
 
 
@@ -142,8 +143,7 @@ def _normalize(
     if blank.any():
         line = int(lines[blank].iloc[0])
         raise IngestError(file, line, "cost/subscriptionId", "a value is required")
-    currency = txt("cost/currencyCode").str.upper()
-    guard.check(account, currency)
+    currency = guard.check(account, txt("cost/currencyCode"))
     out["billing_currency"] = currency
     out["billing_account_id"] = account
     tenant = txt("lineItem/tenantId")

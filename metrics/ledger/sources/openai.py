@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
+from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError, currency_code
 from metrics.ledger.sources.json_toolkit import (
     ResultItem,
     int_value,
@@ -182,9 +182,9 @@ def _cost_fields(result: dict[str, Any], *, file: str, line: int) -> dict[str, A
     if not isinstance(amount, dict):
         raise IngestError(file, line, "amount", "expected an object {value, currency}")
     value = money_text(amount.get("value"), file=file, line=line, field="amount.value")
-    currency = text_value(amount, "currency").upper()
-    if not currency:
-        raise IngestError(file, line, "amount.currency", "a currency is required")
+    currency = currency_code(
+        text_value(amount, "currency"), file=file, line=line, column="amount.currency"
+    ).upper()
     line_item = text_value(result, "line_item")
     # Line items read like "gpt-4o-2024-08-06, input" or "ft-gpt-4o-mini..., training".
     model = line_item.rsplit(", ", 1)[0] if ", " in line_item else ""

@@ -9,11 +9,7 @@ are the exception: JSON has to be decoded line by line.)
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
-import re
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -25,115 +21,18 @@ from metrics.ledger.sources.base import (
     JSON_COLUMNS,
     MONEY_COLUMNS,
     IngestError,
+    currency_codes,
     decimal_strings,
     finish_frame,
     utc_times,
 )
-
-CHUNK_ROWS = 200_000
-GZIP_MAGIC = b"\x1f\x8b"
-PARQUET_MAGIC = b"PAR1"
+from metrics.ledger.sources.csv_reader import CHUNK_ROWS
 
 # Tag keys that name the application a cost belongs to (first match wins, any case).
 APPLICATION_TAG_KEYS = ("app", "application", "project")
 
-_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-_PARSER_LINE = re.compile(r"line (\d+)")
 
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
-
-
-def is_parquet(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(4) == PARQUET_MAGIC
-
-
-def sniff_header(head: str) -> list[str]:
-    """Column names on the first line of `head`, split on whichever delimiter it uses.
-
-    Sniffing accepts a header whatever its delimiter so that parse() can then reject a
-    semicolon file with a clear message instead of "format not recognized".
-    """
-    line = head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
-    delimiter = ","
-    if "," not in line:
-        delimiter = next((d for d in _OTHER_DELIMITERS if d in line), ",")
-    row = next(csv.reader([line], delimiter=delimiter), [])
-    return [c.strip() for c in row]
-
-
-def csv_header(path: Path) -> list[str]:
-    """The header row as written (BOM removed); raises IngestError for a wrong delimiter."""
-    file = str(path)
-    try:
-        if is_gzip(path):
-            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
-        else:
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
-    except (EOFError, OSError, zlib.error) as exc:
-        raise IngestError(file, 1, "-", f"cannot read the header: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise IngestError(file, 1, "-", "the file is not UTF-8 text") from exc
-    if not header:
-        raise IngestError(file, 1, "-", "the file is empty")
-    if len(header) == 1:
-        for delimiter, name in _OTHER_DELIMITERS.items():
-            if delimiter in header[0]:
-                raise IngestError(
-                    file,
-                    1,
-                    "-",
-                    f"the file is {name}-separated ({delimiter!r}); export it as "
-                    "comma-separated CSV",
-                )
-    return header
-
-
-def read_csv_chunks(path: Path, usecols: list[str]) -> Iterator[pd.DataFrame]:
-    """Text chunks of a CSV or gzip CSV; each chunk's index is its source line numbers.
-
-    Line numbers count records (header = line 1), which equals the physical line unless a
-    quoted value spans lines.
-    """
-    file = str(path)
-    reader = pd.read_csv(
-        path,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        usecols=usecols,
-        chunksize=CHUNK_ROWS,
-        compression="gzip" if is_gzip(path) else None,
-        encoding="utf-8-sig",
-    )
-    next_line = 2
-    try:
-        with reader:
-            for chunk in reader:
-                chunk.index = pd.RangeIndex(next_line, next_line + len(chunk))
-                next_line += len(chunk)
-                yield chunk
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise IngestError(
-            file,
-            next_line,
-            "-",
-            f"the gzip file is truncated or corrupt ({exc}); download it again",
-        ) from exc
-    except pd.errors.ParserError as exc:
-        found = _PARSER_LINE.search(str(exc))
-        row = int(found.group(1)) if found else next_line
-        raise IngestError(file, row, "-", f"malformed CSV: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise IngestError(file, next_line, "-", "the file is not UTF-8 text") from exc
+# --- reading Parquet (CSV goes through csv_reader, the one CSV reader) ---------------------
 
 
 def parquet_columns(path: Path) -> list[str]:
@@ -469,7 +368,8 @@ def json_object(raw: str) -> dict[str, object]:
 
 
 class CurrencyGuard:
-    """Fails on the first row whose currency differs from its billing account's currency.
+    """The currency guard (`base.currency_codes`) for a file whose rows name their billing
+    account: also fails on the first row whose currency differs from its account's currency.
 
     State spans chunks, so a conflict is found wherever it is in the file.
     """
@@ -479,20 +379,10 @@ class CurrencyGuard:
         self.column = column
         self.seen: dict[str, tuple[str, int]] = {}
 
-    def check(self, accounts: pd.Series, currencies: pd.Series) -> None:
-        blank = currencies.eq("")
-        if blank.any():
-            line = int(currencies.index[blank.to_numpy().nonzero()[0][0]])
-            raise IngestError(self.file, line, self.column, "a currency code is required")
-        bad = ~currencies.str.fullmatch(r"[A-Za-z]{3}")
-        if bad.any():
-            i = bad.to_numpy().nonzero()[0][0]
-            raise IngestError(
-                self.file,
-                int(currencies.index[i]),
-                self.column,
-                f"{currencies.iloc[i]!r} is not an ISO 4217 currency code",
-            )
+    def check(self, accounts: pd.Series, currencies: pd.Series) -> pd.Series:
+        """The codes in upper case, once they pass; `currencies` is the text as written."""
+        currency_codes(currencies, file=self.file, column=self.column)
+        currencies = currencies.str.upper()
         pairs = pd.DataFrame({"account": accounts, "currency": currencies})
         firsts = pairs.drop_duplicates()
         for line, account, currency in zip(
@@ -507,3 +397,4 @@ class CurrencyGuard:
                     f"currency {currency} differs from {known[0]} (line {known[1]}) for billing "
                     f"account {account!r}: one account is billed in one currency",
                 )
+        return currencies

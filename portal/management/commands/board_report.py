@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.api.common import ledger_today
+from metrics.spend_filters import ledger_today
 from portal.board_report import FORMATS, board_report_file, parse_month
 
 
