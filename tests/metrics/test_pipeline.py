@@ -30,6 +30,7 @@ LEDGER = [
     "metrics/ledger/allocation.py",
     "metrics/ledger/locks.py",
     "metrics/ledger/names.py",
+    "metrics/ledger/providers.py",
     *sorted(
         str(p.relative_to(REPO)) for p in (REPO / "metrics" / "ledger" / "sources").glob("*.py")
     ),
