@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
+from metrics.ledger.providers import words as provider_words
+
 CostColumn = Literal["effective_cost", "billed_cost"]
 Intent = Literal[
     "spend",
@@ -196,32 +198,6 @@ for _number in range(1, 13):
     MONTHS[calendar.month_name[_number].lower()] = _number
     MONTHS[calendar.month_abbr[_number].lower()] = _number
 MONTHS["sept"] = 9
-
-PROVIDER_ALIASES: dict[str, str] = {
-    "openai": "openai",
-    "open ai": "openai",
-    "open-ai": "openai",
-    "anthropic": "anthropic",
-    "aws": "aws",
-    "amazon": "aws",
-    "bedrock": "aws",
-    "amazon bedrock": "aws",
-    "azure": "azure",
-    "azure openai": "azure",
-    "microsoft": "azure",
-    "gcp": "gcp",
-    "google": "gcp",
-    "google cloud": "gcp",
-    "vertex": "gcp",
-    "vertex ai": "gcp",
-    "oci": "oci",
-    "oracle": "oci",
-    "kubernetes": "kubernetes",
-    "k8s": "kubernetes",
-    "opencost": "kubernetes",
-    "gpu cluster": "kubernetes",
-    "gpu clusters": "kubernetes",
-}
 
 # Model families people name without a version; the query layer matches "<family>-*".
 MODEL_FAMILIES = {
@@ -701,7 +677,7 @@ def _parse(text: str, today: date, vocabulary: Vocabulary) -> Question:
     entities: dict[str, tuple[str, str]] = {}
     for model in vocabulary.models:
         entities.setdefault(model.lower(), ("model", model))
-    for alias, key in PROVIDER_ALIASES.items():
+    for alias, key in provider_words().items():
         entities[alias] = ("provider", key)
     for key in vocabulary.providers:
         entities.setdefault(key.lower(), ("provider", key))

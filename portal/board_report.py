@@ -86,36 +86,17 @@ def _period(start: date, end: date) -> str:
 
 
 def gpu_cold_start(start: date, end: date) -> dict[str, Decimal]:
-    """GPU cold-start cost of [start, end) per currency
-    (metrics.economics.kpis.gpu_cold_start_cost on the OpenCost billing windows of each resource,
-    as the recommendations measure it)."""
-    import pandas as pd
+    """GPU cold-start cost of [start, end) per currency, measured as the recommendations
+    measure it (`metrics.advice.recommendations.gpu.cold_start_cost`)."""
+    from metrics.advice.recommendations.gpu import IDLE, cold_start_cost, gpu_records
 
-    from metrics.advice.recommendations.gpu import gpu_records
-    from metrics.economics import kpis
-
-    records = gpu_records(start, end)
-    out: dict[str, Decimal] = {}
     by_currency: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        if r.get("resource_name") == "__idle__":
-            continue
-        by_currency.setdefault(r["billing_currency"], []).append(r)
-    for currency, rows in by_currency.items():
-        windows = pd.DataFrame(
-            [
-                {
-                    "resource_id": r["resource_id"],
-                    "start": r["charge_period_start"],
-                    "end": r["charge_period_end"],
-                    "cost": float(r["gpu_cost"]),
-                    "utilization": r["gpu_efficiency"],
-                }
-                for r in rows
-            ]
-        )
-        out[currency] = Decimal(repr(kpis.gpu_cold_start_cost(windows))).quantize(CENT)
-    return out
+    for r in gpu_records(start, end):
+        if r.get("resource_name") != IDLE:
+            by_currency.setdefault(r["billing_currency"], []).append(r)
+    return {
+        currency: cold_start_cost(rows).quantize(CENT) for currency, rows in by_currency.items()
+    }
 
 
 def build_deck(month: date, *, today: date) -> Deck:

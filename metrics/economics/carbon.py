@@ -44,22 +44,11 @@ from django.conf import settings
 from django.db.models import ExpressionWrapper, F, FloatField, QuerySet
 
 from metrics.economics.pricing.catalog import PriceBook, prefix_match
+from metrics.ledger.providers import ecologits_provider
 from metrics.models import DailyCost
 
 logger = logging.getLogger(__name__)
 
-# Ledger provider -> EcoLogits provider.
-ECO_PROVIDERS = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google": "google_genai",
-    "google_genai": "google_genai",
-    "gcp": "google_genai",
-    "vertex": "google_genai",
-    "mistral": "mistralai",
-    "mistralai": "mistralai",
-    "cohere": "cohere",
-}
 # Model name families, for clouds that resell them (Azure OpenAI, Bedrock, Vertex).
 FAMILIES = [
     ("gpt-", "openai"),
@@ -249,7 +238,7 @@ def _eco_provider(provider: str, name: str) -> str | None:
     for prefix, eco in FAMILIES:
         if name.startswith(prefix):
             return eco
-    return ECO_PROVIDERS.get(provider.strip().lower())
+    return ecologits_provider(provider)
 
 
 def coefficients_for(

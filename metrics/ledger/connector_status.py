@@ -14,10 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from metrics.alerting.alerts import alerts_create_once
+from metrics.ledger.providers import display_name
 from metrics.models import Alert, ConnectorStatus
 
 TASKS = {"openai": "metrics.pull_openai", "anthropic": "metrics.pull_anthropic"}
-NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 
 
 def record_success(source: str, kind: str, rows: int) -> None:
@@ -39,7 +39,7 @@ def record_failure(source: str, kind: str, error: str) -> None:
     limit = int(settings.CONNECTOR_ALERT_FAILURES)
     if status.failures >= limit:
         streak_start = status.last_success_at.isoformat() if status.last_success_at else "never"
-        name = NAMES.get(source, source)
+        name = display_name(source)
         alerts_create_once(
             alerts=[
                 Alert(

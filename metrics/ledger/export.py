@@ -34,6 +34,7 @@ import pandas as pd
 from django.db import connection
 
 from metrics.ledger.csv_safety import GUARD_PATTERN
+from metrics.ledger.providers import first_party_issuers, focus_name
 from metrics.ledger.sources.base import INT_COLUMNS, MONEY_COLUMNS, TEXT_COLUMNS, TIME_COLUMNS
 from metrics.models import Team
 
@@ -229,26 +230,6 @@ for _category, _subs in SERVICE_SUBCATEGORIES.items():
     _subs.append(f"Other ({_category})")  # every category has its "Other (...)" subcategory
 SERVICE_CATEGORIES = list(SERVICE_SUBCATEGORIES)
 
-# Display names for a provider key when the source gave no ProviderName.
-PROVIDER_DISPLAY = {
-    "aws": "AWS",
-    "azure": "Microsoft",
-    "gcp": "Google Cloud",
-    "oci": "Oracle",
-    "openai": "OpenAI",
-    "anthropic": "Anthropic",
-    "unknown": "Unknown",
-}
-# Invoice issuers that belong to the provider itself (not a reseller or marketplace): the
-# provider's own legal entities. Compared on `_key` (lower-case letters and digits).
-FIRST_PARTY_ISSUERS = {
-    "aws": ("amazonwebservices", "aws"),
-    "azure": ("microsoft",),
-    "gcp": ("google",),
-    "oci": ("oracle",),
-    "openai": ("openai",),
-    "anthropic": ("anthropic",),
-}
 PRICING_CATEGORY_ALIASES = {
     "ondemand": "Standard",
     "payasyougo": "Standard",
@@ -454,10 +435,8 @@ _SERVICE_CATEGORY = _lookup(SERVICE_CATEGORIES)
 
 
 def _provider_name(provider_name: str, provider: str) -> str:
-    """ProviderName MUST NOT be null: fall back to the display name of the provider key."""
-    if provider_name:
-        return provider_name
-    return PROVIDER_DISPLAY.get(provider, provider or "Unknown")
+    """ProviderName MUST NOT be null: fall back to the provider key's FOCUS name."""
+    return provider_name or focus_name(provider)
 
 
 def _service_name(service_name: str, provider_name: str) -> str:
@@ -792,7 +771,8 @@ def _first_party(issuers: pd.Series, providers: pd.Series, provider_names: pd.Se
 
     def check(issuer: str, provider: str, provider_name: str) -> bool:
         key = _key(issuer)
-        prefixes = (*FIRST_PARTY_ISSUERS.get(provider, ()), _key(provider_name))
+        # The provider's own legal entities (not a reseller or marketplace), or its name.
+        prefixes = (*first_party_issuers(provider), _key(provider_name))
         return any(p and key.startswith(p) for p in prefixes)
 
     present = issuers.notna()

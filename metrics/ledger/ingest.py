@@ -43,7 +43,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from metrics.economics.pricing.repricing import batch_reprice_scope, reprice_rows
+from metrics.economics.pricing.repricing import (
+    batch_reprice_scope,
+    may_need_pricing,
+    reprice_rows,
+)
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
 from metrics.ledger.names import application_names_store
@@ -349,6 +353,7 @@ def _load(
     app_names: dict[str, str] = {}
     warnings: list[str] = []
     period: list[Any] = [None, None]
+    unpriced = [False]  # any row catalog pricing would look at (see may_need_pricing)
     timings: dict[str, float] = defaultdict(float)
     group_by = ["billing_account_id", "billing_period_start"] + ([scope] if scope else [])
 
@@ -381,6 +386,7 @@ def _load(
                 keys[(*account_key, scope_key)].update(entry["day_distinct"])
             _accumulate(table, totals, per_team, unallocated)
             app_names.update(_application_names(table))
+            unpriced[0] = unpriced[0] or may_need_pricing(table)
             lo = pc.min(table.column("charge_period_start")).as_py()
             hi = pc.max(table.column("charge_period_end")).as_py()
             period[0] = lo if period[0] is None or lo < period[0] else period[0]
@@ -425,11 +431,14 @@ def _load(
             cur.execute(f"ANALYZE metrics_costrecord ({', '.join(ANALYZED_COLUMNS)})")
     timings["analyze"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    replaced, days = _replace_older(batch, keys)
+    replaced, days, overlapping = _replace_older(batch, keys)
     span = [min(days).isoformat(), max(days).isoformat()]  # the days of this batch's rows
     timings["replace_older"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    pricing_scope = batch_reprice_scope(batch.pk)  # usage without cost, from the catalog
+    # Usage without cost, priced from the catalog. Nothing to price when the batch has no
+    # such rows and no other batch has rows on its days (whose catalog prices its rows
+    # might replace): then the scope's query would only read the batch back to find none.
+    pricing_scope = batch_reprice_scope(batch.pk) if unpriced[0] or overlapping else None
     if pricing_scope is not None:
         days |= reprice_rows(pricing_scope).days
     timings["pricing"] = time.perf_counter() - clock
@@ -627,8 +636,9 @@ def _application_names(table: pa.Table) -> dict[str, str]:
 
 def _replace_older(
     batch: ImportBatch, keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]]
-) -> tuple[int, set[date]]:
+) -> tuple[int, set[date], bool]:
     """Delete rows of earlier imports for the same account, billing period and days.
+    Returns (rows deleted, the batch's days, whether other batches may have rows on them).
 
     A parser may narrow "the same export" with REPLACE_SCOPE, a column whose value tells
     separate exports of one account apart (e.g. OpenAI's usage vs costs pages). Only the
@@ -640,10 +650,10 @@ def _replace_older(
     for covered in keys.values():
         days |= covered
     if not days:
-        return 0, days
+        return 0, days, False
     candidates = _overlapping_batches(batch, min(days), max(days))
     if not candidates:
-        return 0, days
+        return 0, days, False
     for (account, start, scope), covered in keys.items():
         if not account:
             continue  # no billing account: nothing identifies "the same export" safely
@@ -656,7 +666,7 @@ def _replace_older(
         if scope:
             qs = qs.filter(**{scope[0]: scope[1]})
         replaced += qs._raw_delete(qs.db)  # plain DELETE: no cascades or signals to honour
-    return replaced, days
+    return replaced, days, True
 
 
 def _overlapping_batches(batch: ImportBatch, first: date, last: date) -> list[int]:

@@ -39,6 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from metrics.ledger.providers import display_name
+
 CHUNK_ROWS = 250_000
 MONEY_SCALE = 10  # money is computed in integer units of 1e-10 USD
 GPU_HOUR_SCALE = 4  # GPU hours in integer units of 1e-4 hour
@@ -483,13 +485,13 @@ X_COLUMNS = [
     "x_ApplicationKey",
 ]
 
-PROVIDER_NAMES = {
-    "openai": ("OpenAI", "OpenAI API"),
-    "anthropic": ("Anthropic", "Claude API"),
-    "aws": ("AWS", "Amazon Bedrock"),
-    "azure": ("Microsoft", "Azure OpenAI"),
-    "gcp": ("Google Cloud", "Vertex AI"),
-    "kubernetes": ("Kubernetes", "Kubernetes"),
+SERVICE_NAMES = {
+    "openai": "OpenAI API",
+    "anthropic": "Claude API",
+    "aws": "Amazon Bedrock",
+    "azure": "Azure OpenAI",
+    "gcp": "Vertex AI",
+    "kubernetes": "Kubernetes",
 }
 REGIONS = {
     "aws": ("us-east-1", "US East (N. Virginia)"),
@@ -502,12 +504,12 @@ REGIONS = {
 def _stream_focus_attributes(stream: Stream) -> dict[str, str]:
     """FOCUS text columns that are the same on every row of a stream."""
     o, team = stream.offering, stream.team
-    provider_name, service_name = PROVIDER_NAMES[o.provider]
+    provider_name, service_name = display_name(o.provider), SERVICE_NAMES[o.provider]
     region_id, region_name = REGIONS.get(o.provider, ("", ""))
     attrs = {
         "ProviderName": provider_name,
         "InvoiceIssuerName": provider_name,
-        "PublisherName": "Anthropic" if "claude" in o.model else provider_name,
+        "PublisherName": display_name("anthropic") if "claude" in o.model else provider_name,
         "ServiceName": service_name,
         "ServiceCategory": "AI and Machine Learning" if o.kind != "cpu" else "Compute",
         "ServiceSubcategory": {"gpu": "Machine Learning", "cpu": "Containers"}.get(

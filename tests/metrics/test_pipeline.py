@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from metrics.ledger import ingest
 from metrics.ledger.locks import job_lock, release
 from metrics.models import CostRecord, DailyCost
 from tests.metrics.test_pricing import import_lines, line, price
@@ -161,6 +162,26 @@ def test_one_import_rebuilds_each_touched_day_once(db, teams, tmp_path):
     assert by_day == {date(2025, 6, d): Decimal("14") for d in (1, 2, 3)}  # 10 + 0.1 x 40
     assert DailyCost.objects.filter(gco2e_high__gt=0).count() == 3  # carbon filled once
     assert "rollups" in batch.summary["seconds"] and "pricing" in batch.summary["seconds"]
+
+
+def test_pricing_runs_unless_nothing_could_be_priced(db, teams, tmp_path, monkeypatch):
+    """A batch whose rows all carry money, on days no other batch has rows, has nothing for
+    catalog pricing: its scope is not even queried. Another batch on the same days, or
+    usage without money, still goes through pricing."""
+    scopes: list[int] = []
+    real = ingest.batch_reprice_scope
+    monkeypatch.setattr(ingest, "batch_reprice_scope", lambda pk: scopes.append(pk) or real(pk))
+    price("gpt-4o-mini", "2025-04-16", input_per_mtok="10", output_per_mtok="40")
+    paid = [line("2025-06-01", cost="5", model="gpt-4o-mini", tokens=(1000, 0, 0, 10))]
+    import_lines(tmp_path, paid, "paid.csv")
+    assert scopes == []
+    other = [line("2025-06-01", cost="3", account="org-2", model="gpt-4o-mini")]
+    second = import_lines(tmp_path, other, "other.csv")
+    assert scopes == [second.pk]  # its day has rows of another batch
+    free = [line("2025-07-01", model="gpt-4o-mini", tokens=(1_000_000, 0, 0, 0))]
+    third = import_lines(tmp_path, free, "free.csv")
+    assert scopes == [second.pk, third.pk]
+    assert CostRecord.objects.get(batch=third).effective_cost == Decimal("10")
 
 
 def test_job_lock_releases_only_its_own_token(db):

@@ -434,6 +434,10 @@ def test_gpu_idle_overprovisioned_and_cold_start(catalog, teams, tmp_path):
     assert burst["gpu_cold_start"].evidence["cold_start_share"] == pytest.approx(
         200 / 350, abs=1e-4
     )
+    # The board report measures the same cold starts (the training pool is busy from its start).
+    from portal.board_report import gpu_cold_start
+
+    assert gpu_cold_start(days[0], days[-1] + timedelta(days=1)) == {"USD": D("200.00")}
     assert suggested_action(
         Recommendation(kind="gpu_idle", subject=idle.subject, evidence=idle.evidence)
     ) == ("gpu_scale_down", {"cluster": "gke-1", "target_idle_share": 0.1})

@@ -71,6 +71,24 @@ def gpu_records(start: date, end: date) -> list[dict[str, Any]]:
     return out
 
 
+def cold_start_cost(rows: list[dict[str, Any]]) -> Decimal:
+    """GPU cold-start cost (`kpis.gpu_cold_start_cost`) of `gpu_records` rows, measured on
+    their OpenCost billing windows; the recommendations and the board report both use it."""
+    windows = pd.DataFrame(
+        [
+            {
+                "resource_id": r["resource_id"],
+                "start": r["charge_period_start"],
+                "end": r["charge_period_end"],
+                "cost": float(r["gpu_cost"]),
+                "utilization": r["gpu_efficiency"],
+            }
+            for r in rows
+        ]
+    )
+    return Decimal(str(kpis.gpu_cold_start_cost(windows)))
+
+
 def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     clusters: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
@@ -157,19 +175,7 @@ def find(records: list[dict[str, Any]], cfg: AdviceConfig, ctx: Context) -> list
                         },
                     )
                 )
-        windows = pd.DataFrame(
-            [
-                {
-                    "resource_id": r["resource_id"],
-                    "start": r["charge_period_start"],
-                    "end": r["charge_period_end"],
-                    "cost": float(r["gpu_cost"]),
-                    "utilization": r["gpu_efficiency"],
-                }
-                for r in rows
-            ]
-        )
-        cold = Decimal(str(kpis.gpu_cold_start_cost(windows)))
+        cold = cold_start_cost(rows)
         share = cold / gpu_cost if gpu_cost else Decimal(0)
         monthly = cold * Decimal(str(cfg.gpu_cold_start_reducible)) * ctx.month
         if share >= Decimal(str(cfg.gpu_cold_start_share)) and monthly >= cfg.min_monthly_saving:

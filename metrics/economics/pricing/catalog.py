@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from metrics.ledger.providers import catalog_provider
 from metrics.models import GpuRate, ModelPrice
 
 CATALOG = "catalog"
@@ -15,21 +16,8 @@ MTOK = Decimal(1_000_000)
 # A catalog name prefixes a ledger model name only at one of these separators, so "gpt-4"
 # never prices "gpt-4.1-mini" and "o3" never prices "o3x".
 SEPARATORS = ("-", "@", ":", "/", "_")
-# Ledger provider keys whose models are listed in the catalog under another provider name.
-PROVIDER_ALIASES = {
-    "gcp": "google",
-    "vertex": "google",
-    "google_genai": "google",
-    "gemini": "google",
-    "mistralai": "mistral",
-}
 # GpuRate names tried for a record, most specific first; "default" applies to any record.
 DEFAULT_GPU_RATE = "default"
-
-
-def catalog_provider(provider: str) -> str:
-    key = provider.strip().lower()
-    return PROVIDER_ALIASES.get(key, key)
 
 
 def prefix_match(name: str, candidates: Iterable[str]) -> str | None:

@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.functions import Cast
@@ -65,6 +67,28 @@ def _unpriced_or_catalog(qs: QuerySet[CostRecord]) -> QuerySet[CostRecord]:
         effective_f=Cast("effective_cost", FloatField()),
         gpu_f=Cast("gpu_hours", FloatField()),
     ).filter(Q(cost_source=CATALOG) | (Q(billed_f=0) & Q(effective_f=0) & tokens))
+
+
+def may_need_pricing(table: pa.Table) -> bool:
+    """Whether rows about to be imported (an Arrow chunk of the ledger's columns) include any
+    that `_unpriced_or_catalog` selects: catalog-priced, or no money but tokens or GPU hours.
+    Errs towards True: a value that does not read as a number counts as unpriced."""
+    try:
+        as_float = {
+            col: pc.cast(table.column(col), pa.float64())
+            for col in ("billed_cost", "effective_cost", "gpu_hours")
+        }
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return True
+    usage = pc.greater(as_float["gpu_hours"], 0)  # Kleene logic below, as SQL
+    for col in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
+        usage = pc.or_kleene(usage, pc.greater(table.column(col), 0))
+    no_money = pc.and_kleene(
+        pc.equal(as_float["billed_cost"], 0), pc.equal(as_float["effective_cost"], 0)
+    )
+    catalog = pc.equal(table.column("cost_source"), CATALOG)
+    unpriced = pc.or_kleene(catalog, pc.and_kleene(no_money, usage))
+    return bool(pc.any(pc.fill_null(unpriced, False)).as_py())
 
 
 def _billed_account_days(keys: set[tuple[str, str, date]]) -> set[tuple[str, str, date]]:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from metrics.ledger.csv_safety import UNGUARD_PATTERN
+from metrics.ledger.providers import key_for_focus_name
 from metrics.ledger.sources.base import (
     CURRENCY_CODE,
     TEXT_COLUMNS,
@@ -122,29 +123,6 @@ INTEGERS = {
 }
 NULLS = ["", "NULL", "null"]
 TEXT_COLUMNS_SET = set(TEXT_COLUMNS)
-
-PROVIDER_KEYS = {
-    "aws": "aws",
-    "amazon web services": "aws",
-    "microsoft": "azure",
-    "azure": "azure",
-    "microsoft azure": "azure",
-    "google cloud": "gcp",
-    "google": "gcp",
-    "gcp": "gcp",
-    "oracle": "oci",
-    "oracle cloud infrastructure": "oci",
-    "oci": "oci",
-    "openai": "openai",
-    "anthropic": "anthropic",
-}
-
-
-def provider_key(provider_name: str) -> str:
-    name = provider_name.strip().lower()
-    if not name:
-        return "unknown"
-    return PROVIDER_KEYS.get(name) or re.sub(r"[^a-z0-9]+", "-", name).strip("-")[:32]
 
 
 def sniff(path: Path, head: str) -> bool:
@@ -312,7 +290,7 @@ def _normalize(raw: pd.DataFrame, *, file: str, lines: pd.Series) -> pd.DataFram
             if "provider_name" in out.columns
             else pd.Series("", index=out.index)
         )
-        derived = names.map({n: provider_key(n) for n in pd.unique(names)})
+        derived = names.map({n: key_for_focus_name(n) for n in pd.unique(names)})
         out["provider"] = (
             derived
             if "provider" not in out.columns
@@ -466,7 +444,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
     if provider is None or pc.any(pc.equal(provider, "")).as_py():
         names_col = out.get("provider_name", pa.repeat(pa.scalar("", pa.string()), n))
         encoded = encode(names_col)
-        keys = pa.array([provider_key(v) for v in encoded.dictionary.to_pylist()])
+        keys = pa.array([key_for_focus_name(v) for v in encoded.dictionary.to_pylist()])
         derived = keys.take(encoded.indices)
         out["provider"] = (
             derived if provider is None else pc.if_else(pc.equal(provider, ""), derived, provider)
