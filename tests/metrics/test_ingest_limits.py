@@ -6,6 +6,7 @@ memory, or answered 500."""
 
 import gzip
 import json
+import os
 import sqlite3
 import threading
 import tracemalloc
@@ -18,6 +19,7 @@ from rest_framework.test import force_authenticate
 
 from metrics.ledger.ingest import billing_import
 from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.limits import Limits
 from metrics.models import AllocationRule, CostRecord, ImportBatch
 from tests.metrics.test_ledger_api import upload
 
@@ -43,6 +45,13 @@ def test_gzip_bomb_stops_at_the_decompressed_limit(db, tmp_path, settings):
     assert "INGEST_MAX_DECOMPRESSED_BYTES" in str(err.value)
     assert str(err.value).startswith(f"{path}:0:-:")
     assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
+
+
+@pytest.mark.skipif(
+    "INGEST_MAX_DECOMPRESSED_BYTES" in os.environ, reason="the limit is set in the environment"
+)
+def test_the_decompressed_limit_defaults_to_5_gb():
+    assert Limits.from_settings().max_decompressed_bytes == 5 * 1000**3
 
 
 def test_gzip_bomb_stops_at_the_compression_ratio(db, tmp_path, settings):
