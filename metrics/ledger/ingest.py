@@ -51,7 +51,7 @@ from metrics.economics.pricing.repricing import (
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
 from metrics.ledger.names import application_names_store
-from metrics.ledger.rollups import rebuild_rollups
+from metrics.ledger.rollups import RollupSums, rebuild_rollups
 from metrics.ledger.sources import registry
 from metrics.ledger.sources.arrow import (
     ReparseSlowly,
@@ -354,6 +354,8 @@ def _load(
     warnings: list[str] = []
     period: list[Any] = [None, None]
     unpriced = [False]  # any row catalog pricing would look at (see may_need_pricing)
+    # The batch's own rollups, added up while it is read (PostgreSQL; see rebuild_rollups).
+    sums = RollupSums() if connection.vendor == "postgresql" else None
     timings: dict[str, float] = defaultdict(float)
     group_by = ["billing_account_id", "billing_period_start"] + ([scope] if scope else [])
 
@@ -387,6 +389,8 @@ def _load(
             _accumulate(table, totals, per_team, unallocated)
             app_names.update(_application_names(table))
             unpriced[0] = unpriced[0] or may_need_pricing(table)
+            if sums is not None:
+                sums.add(table)
             lo = pc.min(table.column("charge_period_start")).as_py()
             hi = pc.max(table.column("charge_period_end")).as_py()
             period[0] = lo if period[0] is None or lo < period[0] else period[0]
@@ -439,11 +443,15 @@ def _load(
     # such rows and no other batch has rows on its days (whose catalog prices its rows
     # might replace): then the scope's query would only read the batch back to find none.
     pricing_scope = batch_reprice_scope(batch.pk) if unpriced[0] or overlapping else None
+    priced: set[date] = set()
     if pricing_scope is not None:
-        days |= reprice_rows(pricing_scope).days
+        priced = reprice_rows(pricing_scope).days
+        days |= priced
     timings["pricing"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    rebuild_rollups(days)  # once, with carbon, for every day the import touched
+    # Once, with carbon, for every day the import touched. When only this batch's rows, as
+    # written, are on those days, their sums from the chunks are the rollups.
+    rebuild_rollups(days, sums=sums if not overlapping and not priced else None)
     timings["rollups"] = time.perf_counter() - clock
     clock = time.perf_counter()
     application_names_store(app_names)  # readable application names for dashboards
