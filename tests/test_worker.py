@@ -69,6 +69,7 @@ def worker(transactional_db):
 
 
 @pytest.mark.worker
+@pytest.mark.slow
 def test_task_runs_in_a_real_worker_and_writes_to_the_database(worker):
     celery_app.conf.task_always_eager = False
     try:

@@ -215,6 +215,7 @@ def test_the_labs_name_what_they_use():
     assert sum(len(FENCE.findall(lab)) for _, lab in found) >= 2
 
 
+@pytest.mark.slow  # builds the demo world, then runs every lab step (~10 s)
 def test_every_lab_step_runs_against_the_demo_data(demo, client):
     # The demo has what the labs rely on.
     assert CostRecord.objects.filter(provider="kubernetes", gpu_hours__gt=0).exists()

@@ -441,6 +441,7 @@ def same(column: str, written, exported: str) -> bool:
     return exported == written
 
 
+@pytest.mark.slow  # 40 imports and exports (~20-40 s)
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

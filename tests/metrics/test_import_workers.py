@@ -23,6 +23,7 @@ from tests.test_worker import REPO, database_url_of_test_db
 
 pytestmark = [
     pytest.mark.worker,
+    pytest.mark.slow,
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="parallel imports need PostgreSQL"
     ),

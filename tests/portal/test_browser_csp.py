@@ -11,7 +11,7 @@ import pytest
 from tests.portal.conftest import complete_all
 from tests.portal.spend_ledger import build_ledger
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WATCH = """
 window.__csp = [];

@@ -23,7 +23,7 @@ from portal.models import Candidacy, Evaluation, SummaryDownload
 from portal.summaries import summary_json_of_pdf
 from tests.portal.conftest import SHOTS, complete_all, new_page, take_exam
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

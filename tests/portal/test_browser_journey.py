@@ -16,7 +16,7 @@ from django.core.management import call_command
 from portal.models import Credential, ExamAttempt
 from tests.portal.conftest import SHOTS, complete_module
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def shot(page, name):

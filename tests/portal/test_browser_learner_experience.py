@@ -21,7 +21,7 @@ from portal.demo_people import seed_learning, seed_people
 from portal.models import Credential
 from tests.portal.conftest import SHOTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)

@@ -21,7 +21,7 @@ from metrics.queries import Scope, SpendQuery
 from tests.portal.conftest import SHOTS, new_page
 from tests.portal.spend_ledger import build_ledger
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TODAY = date(2026, 10, 4)
 

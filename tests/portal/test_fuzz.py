@@ -265,6 +265,7 @@ def _short(params: dict[str, str]) -> str:
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
+@pytest.mark.slow  # every URL x every role x every hostile value (~10-20 s)
 def test_the_sweep_finds_no_500_on_any_url_for_any_role(
     fuzz_world, django_capture_on_commit_callbacks
 ):

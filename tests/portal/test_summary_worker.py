@@ -14,7 +14,7 @@ from portal.models import SummaryBatch, SummaryDownload
 from portal.tasks import build_summary_zip
 from tests.test_worker import worker  # noqa: F401  (the worker fixture)
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 
 def test_a_real_worker_builds_the_zip_once_even_when_the_task_is_sent_twice(
