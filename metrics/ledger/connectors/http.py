@@ -63,7 +63,7 @@ class ProviderClient:
         backoff: float = BACKOFF_SECONDS,
         max_wait: float = MAX_WAIT_SECONDS,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.headers = {"Accept": "application/json", **headers}
@@ -72,7 +72,8 @@ class ProviderClient:
         self.backoff = backoff
         self.max_wait = max_wait
         self.session = session or requests.Session()
-        self.sleep = sleep
+        # time.sleep looked up now, not when the module loaded (tests patch it)
+        self.sleep = sleep or time.sleep
 
     def url(self, path: str, params: Params = ()) -> str:
         query = urlencode(list(params))
