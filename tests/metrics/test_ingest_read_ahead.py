@@ -53,3 +53,14 @@ def test_leaving_early_stops_the_producer_and_closes_the_generator():
     assert closed.is_set()
     assert len(produced) <= 6  # at most depth + the one in hand ahead of the consumer
     assert not any(t.name == "ingest-read-ahead" for t in threading.enumerate())
+
+
+def test_first_chunks_are_smaller_so_the_write_starts_sooner():
+    from metrics.ledger.sources.csv_reader import _gathered
+
+    class Batch:
+        num_rows = 1
+        nbytes = 1
+
+    sizes = [len(chunk) for chunk in _gathered([Batch()] * 40, 8)]
+    assert sizes == [1, 2, 4, 8, 8, 8, 8, 1]

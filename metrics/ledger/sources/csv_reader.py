@@ -181,16 +181,21 @@ def read_csv_tables(
 
 
 def _gathered(batches: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Small record batches gathered into lists of about `size` bytes (one chunk each)."""
+    """Small record batches gathered into lists of about `size` bytes (one chunk each).
+
+    The first chunks are smaller (size/8, /4, /2): the database writes nothing until the
+    first chunk is ready, so a small one starts the write sooner."""
     pending: list[Any] = []
     held = 0
+    target = max(size // 8, 1)
     for batch in batches:
         if batch.num_rows == 0:
             continue
         pending.append(batch)
         held += batch.nbytes
-        if held >= size:
+        if held >= target:
             yield pending
             pending, held = [], 0
+            target = min(target * 2, size)
     if pending:
         yield pending
