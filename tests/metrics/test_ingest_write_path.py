@@ -4,6 +4,8 @@ that does not say which days it covers), application names come from the chunks 
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from django.db import connection
 from django.db.models import Sum
 
 from metrics.ledger.ingest import billing_import
@@ -80,3 +82,14 @@ def test_application_names_from_the_chunks_are_those_the_ledger_gives(db, tmp_pa
     ApplicationName.objects.all().delete()
     assert application_names_refresh(batch_id=result.batch.pk) == 3
     assert dict(ApplicationName.objects.values_list("key", "name")) == stored
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="sequence cache: PostgreSQL")
+def test_ledger_ids_come_a_thousand_at_a_time(db):
+    """A COPY calls nextval() per row: a cached sequence saves a sequence update per row."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT seqcache FROM pg_sequence WHERE seqrelid = "
+            "pg_get_serial_sequence('metrics_costrecord', 'id')::regclass"
+        )
+        assert cur.fetchone() == (1000,)
