@@ -352,6 +352,19 @@ class CostRecord(models.Model):
         return f"{self.batch.file_name}:{self.source_line}"
 
 
+# A DailyCost row's usage and carbon columns: what the query layer (metrics.queries) sums,
+# and so what the covering index of DailyCost carries besides the dimensions.
+DAILY_USAGE_COLUMNS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "model_requests",
+    "gpu_hours",
+)
+DAILY_CARBON_COLUMNS = ("gco2e_low", "gco2e_high", "energy_kwh_low", "energy_kwh_high")
+
+
 class DailyCost(models.Model):
     """Rollup of CostRecord: team x day x provider x service category x model x application x
     currency. Maintained by every import and re-allocation; spend questions read only this."""
@@ -395,16 +408,8 @@ class DailyCost(models.Model):
                     "service_category",
                     "model",
                     "application_key",
-                    "input_tokens",
-                    "cached_input_tokens",
-                    "cache_write_tokens",
-                    "output_tokens",
-                    "model_requests",
-                    "gpu_hours",
-                    "gco2e_low",
-                    "gco2e_high",
-                    "energy_kwh_low",
-                    "energy_kwh_high",
+                    *DAILY_USAGE_COLUMNS,
+                    *DAILY_CARBON_COLUMNS,
                 ],
                 name="dailycost_team_day_covering",
             ),

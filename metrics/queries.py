@@ -20,7 +20,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from metrics.models import VIEW_ALL_SPEND, DailyCost, Team
+from metrics.models import (
+    DAILY_CARBON_COLUMNS,
+    DAILY_USAGE_COLUMNS,
+    VIEW_ALL_SPEND,
+    DailyCost,
+    Team,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -222,18 +228,7 @@ def _totals(qs: QuerySet[DailyCost], col: str) -> dict[str, Decimal]:
     }
 
 
-USAGE_FIELDS = [
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "model_requests",
-    "gpu_hours",
-    "gco2e_low",
-    "gco2e_high",
-    "energy_kwh_low",
-    "energy_kwh_high",
-]
+USAGE_FIELDS = [*DAILY_USAGE_COLUMNS, *DAILY_CARBON_COLUMNS]
 
 
 def spend_report(
@@ -369,16 +364,7 @@ def application_daily_series(*, team_ids: Iterable[int], start: date, end: date)
     return frame
 
 
-USAGE_SUMS = [
-    "effective_cost",
-    "billed_cost",
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "model_requests",
-    "gpu_hours",
-]
+USAGE_SUMS = ["effective_cost", "billed_cost", *DAILY_USAGE_COLUMNS]
 
 
 def usage_frame(
@@ -1032,18 +1018,7 @@ def unit_kpis_from_rows(rows: Sequence[dict[str, Any]]) -> dict[str, UnitKpi]:
 
 # --- Dashboards and the board report (portal spend views) -----------------------------------
 
-CUBE_SUMS = [
-    "effective_cost",
-    "billed_cost",
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "model_requests",
-    "gpu_hours",
-    "gco2e_low",
-    "gco2e_high",
-]
+CUBE_SUMS = ["effective_cost", "billed_cost", *DAILY_USAGE_COLUMNS, "gco2e_low", "gco2e_high"]
 CUBE_MONEY = ("effective_cost", "billed_cost", "gpu_hours")
 
 

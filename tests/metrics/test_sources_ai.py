@@ -457,3 +457,25 @@ def test_generated_usage_has_weekly_rhythm_spikes_and_a_downsizing_candidate():
 def test_generator_rejects_nonsense():
     with pytest.raises(ValueError, match="positive"):
         generator.make_plan(days=0, teams=3, rows=10, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("parser", "name"),
+    [
+        (openai, "openai_usage_completions_grouped.json"),
+        (anthropic, "anthropic_usage_messages.json"),
+        (opencost, "opencost_allocation.json"),
+    ],
+)
+def test_json_sources_yield_frames_of_at_most_chunk_rows(monkeypatch, parser, name):
+    from metrics.ledger.sources import json_toolkit
+
+    whole = frame_of(parser, FIXTURES / name)
+    assert len(whole) >= 3
+    monkeypatch.setattr(json_toolkit, "CHUNK_ROWS", 2)
+    chunks = list(parser.parse(FIXTURES / name))
+    assert [len(c) for c in chunks] == [2] * (len(whole) // 2) + [len(whole) % 2] * (len(whole) % 2)
+    assert (
+        pd.concat(chunks, ignore_index=True)["source_line"].tolist()
+        == whole["source_line"].tolist()
+    )

@@ -27,18 +27,17 @@ from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError, curren
 from metrics.ledger.sources.json_toolkit import (
     ResultItem,
     decimal_value,
+    frames,
     int_value,
     is_json_text,
     iso_time,
     iter_results,
     load_json,
     raw_json,
-    rows_to_frame,
     text_value,
 )
 
 NAME = "anthropic"
-CHUNK_ROWS = 50_000
 # The usage report and the cost report are separate exports (see metrics.ledger.sources.openai).
 REPLACE_SCOPE = "sku_meter"
 
@@ -57,15 +56,8 @@ def sniff(path: Path, head: str) -> bool:
 
 def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    doc = load_json(path)
-    rows: list[dict[str, Any]] = []
-    for item in iter_results(doc, file=file, start_key="starting_at", end_key="ending_at"):
-        rows.append(_row(item, file=file))
-        if len(rows) >= CHUNK_ROWS:
-            yield rows_to_frame(rows, file=file)
-            rows = []
-    if rows:
-        yield rows_to_frame(rows, file=file)
+    items = iter_results(load_json(path), file=file, start_key="starting_at", end_key="ending_at")
+    yield from frames((_row(item, file=file) for item in items), file=file)
 
 
 def _row(item: ResultItem, *, file: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import pandas as pd
 from metrics.ledger.sources.base import IngestError, finish_frame
 from metrics.ledger.sources.limits import NESTED_JSON, read_json_bytes
 
+CHUNK_ROWS = 50_000  # rows per normalized frame
+
 
 @dataclass(frozen=True)
 class ResultItem:
@@ -205,3 +207,15 @@ def rows_to_frame(rows: Iterable[dict[str, Any]], *, file: str) -> pd.DataFrame:
         frame["charge_period_start"]
     )
     return finish_frame(frame, file=file)
+
+
+def frames(rows: Iterable[dict[str, Any]], *, file: str) -> Iterator[pd.DataFrame]:
+    """`rows` as normalized frames of at most CHUNK_ROWS rows each (every JSON source)."""
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            yield rows_to_frame(chunk, file=file)
+            chunk = []
+    if chunk:
+        yield rows_to_frame(chunk, file=file)

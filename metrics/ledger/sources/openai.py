@@ -36,19 +36,18 @@ import pandas as pd
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError, currency_code
 from metrics.ledger.sources.json_toolkit import (
     ResultItem,
+    frames,
     int_value,
     is_json_text,
     iter_results,
     load_json,
     money_text,
     raw_json,
-    rows_to_frame,
     text_value,
     unix_time,
 )
 
 NAME = "openai"
-CHUNK_ROWS = 50_000
 # Each endpoint is its own export: a newer costs page must not replace usage rows of the same
 # days, nor completions replace embeddings. Rows carry the endpoint in this column
 # ("costs", "usage/completions", ...); ingest replaces older rows only within one value.
@@ -73,15 +72,8 @@ def sniff(path: Path, head: str) -> bool:
 
 def parse(path: Path) -> Iterator[pd.DataFrame]:
     file = str(path)
-    doc = load_json(path)
-    rows: list[dict[str, Any]] = []
-    for item in iter_results(doc, file=file, start_key="start_time", end_key="end_time"):
-        rows.append(_row(item, file=file))
-        if len(rows) >= CHUNK_ROWS:
-            yield rows_to_frame(rows, file=file)
-            rows = []
-    if rows:
-        yield rows_to_frame(rows, file=file)
+    items = iter_results(load_json(path), file=file, start_key="start_time", end_key="end_time")
+    yield from frames((_row(item, file=file) for item in items), file=file)
 
 
 def _row(item: ResultItem, *, file: str) -> dict[str, Any]:

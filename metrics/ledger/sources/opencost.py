@@ -26,16 +26,15 @@ import pandas as pd
 from metrics.ledger.sources.base import AI_SERVICE_CATEGORY, IngestError
 from metrics.ledger.sources.json_toolkit import (
     decimal_value,
+    frames,
     is_json_text,
     iso_time,
     load_json,
     raw_json,
-    rows_to_frame,
     text_value,
 )
 
 NAME = "opencost"
-CHUNK_ROWS = 50_000
 
 COST_FIELDS = {
     "cpuCost": "CPU",
@@ -69,7 +68,10 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
     sets = [data] if isinstance(data, dict) else data
     if not isinstance(sets, list):
         raise IngestError(file, 0, "data", "expected an array of allocation sets")
-    rows: list[dict[str, Any]] = []
+    yield from frames(_allocation_rows(sets, file=file), file=file)
+
+
+def _allocation_rows(sets: list[Any], *, file: str) -> Iterator[dict[str, Any]]:
     line = 0
     for i, allocation_set in enumerate(sets):
         if allocation_set is None:
@@ -80,12 +82,7 @@ def parse(path: Path) -> Iterator[pd.DataFrame]:
             line += 1
             if not isinstance(allocation, dict):
                 raise IngestError(file, line, f"data[{i}].{key}", "expected an allocation object")
-            rows.append(_row(key, allocation, file=file, line=line))
-            if len(rows) >= CHUNK_ROWS:
-                yield rows_to_frame(rows, file=file)
-                rows = []
-    if rows:
-        yield rows_to_frame(rows, file=file)
+            yield _row(key, allocation, file=file, line=line)
 
 
 def _row(key: str, allocation: dict[str, Any], *, file: str, line: int) -> dict[str, Any]:
