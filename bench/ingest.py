@@ -106,6 +106,11 @@ def main() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = args.pg_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # The 10M-row file (3.4 GB) is over the default upload limit (INGEST_MAX_FILE_BYTES, 2 GiB):
+    # the benchmark measures the import, not the limit, so it raises it for its own file.
+    size = data.stat().st_size
+    if size > int(os.environ.get("INGEST_MAX_FILE_BYTES", 2 * 1024**3)):
+        os.environ["INGEST_MAX_FILE_BYTES"] = str(size)
     import django
 
     django.setup()
