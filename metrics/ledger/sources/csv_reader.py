@@ -36,7 +36,7 @@ CHUNK_ROWS = 200_000
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 # Bytes of text per Arrow table: bounds memory by the chunk, not by the file.
-ARROW_BLOCK_BYTES = 32 << 20
+ARROW_BLOCK_BYTES = 16 << 20
 # Arrow's streaming reader reads up to 32 blocks ahead in the background: small blocks keep
 # that read-ahead at 32 MB (with 32 MB blocks it buffered a 1 GB file whole).
 ARROW_READ_BYTES = 1 << 20
