@@ -57,6 +57,7 @@ def test_hr_journey_in_chromium(page, live_server, people, rubric, curriculum, s
     # The role and its rubric (competencies x levels).
     page.click("a:has-text('Test role')")
     page.wait_for_selector("table.rubric")
+    page.wait_for_load_state()  # its rows are counted below
     assert page.locator("table.rubric tbody tr").count() == 2
     assert "visibility at expert level." in page.inner_text("table.rubric")
     shot(page, "02-rubric")
@@ -74,6 +75,7 @@ def test_hr_journey_in_chromium(page, live_server, people, rubric, curriculum, s
     # Evaluate her: confirm the (empty) proposal for one competency, set the other with notes.
     page.click("button:has-text('Evaluate Grace Second')")
     page.wait_for_selector("h1:has-text('Grace Second')")
+    page.wait_for_load_state()
     assert "no evidence" in page.inner_text("main")
     page.select_option("#level-visibility", "practitioner")
     page.fill("#note-visibility", "Explained allocation by API key and namespace")
@@ -90,6 +92,7 @@ def test_hr_journey_in_chromium(page, live_server, people, rubric, curriculum, s
     page.goto(f"{base}/hr/roles/{rubric.slug}/")
     page.click("button:has-text('Evaluate Ada First')")
     page.wait_for_selector("h1:has-text('Ada First')")
+    page.wait_for_load_state()
     assert "Exam domain 'Domain A'" in page.inner_text("main")
     page.select_option("#level-economics", "expert")
     page.click("button:has-text('Save the evaluation')")

@@ -26,6 +26,7 @@ def shot(page, name):
 def answer_exam(page, *, right: bool) -> None:
     """Answer every question of the open attempt: all right, or all wrong."""
     while True:
+        page.wait_for_load_state()  # a click returns when the next page commits, not when loaded
         page.wait_for_selector("fieldset legend")
         labels = page.locator("fieldset label")
         for i in range(labels.count()):
@@ -44,6 +45,7 @@ def answer_exam(page, *, right: bool) -> None:
     page.wait_for_selector("text=Review and submit")
     page.click("text=Submit my answers")
     page.wait_for_selector("h1:has-text('Score report')")
+    page.wait_for_load_state()
 
 
 def test_learner_journey_in_chromium(page, live_server, curriculum, tmp_path):
@@ -75,6 +77,7 @@ def test_learner_journey_in_chromium(page, live_server, curriculum, tmp_path):
 
     # Pass its quiz: all questions at once, graded on the server, then explained.
     page.click("a:has-text('Take the quiz')")
+    page.wait_for_load_state()  # the items are counted below: the whole page, not its start
     for n in range(6):
         item = page.locator("li.quiz-item").nth(n)
         for i in range(item.locator("label").count()):
@@ -85,6 +88,7 @@ def test_learner_journey_in_chromium(page, live_server, curriculum, tmp_path):
                 label.click()
     page.click("button:has-text('Submit my answers')")
     page.wait_for_selector("#result")
+    page.wait_for_load_state()
     assert "Passed" in page.inner_text("#quiz-score")
     assert page.locator("text=Because the definition").count() == 6
     shot(page, "04-quiz")
