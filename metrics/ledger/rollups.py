@@ -184,7 +184,7 @@ def _write_sums(day_list: list[date], sums: RollupSums) -> None:
     for i in range(0, len(day_list), DAYS_PER_STATEMENT):
         DailyCost.objects.filter(day__in=day_list[i : i + DAYS_PER_STATEMENT]).delete()
     rows.sort(key=lambda row: row[1])  # by day
-    marks = "(" + ", ".join(["%s"] * 16) + ")"
+    marks = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS.split(","))) + ")"
     with connection.cursor() as cur:
         for i in range(0, len(rows), ROWS_PER_STATEMENT):
             part = rows[i : i + ROWS_PER_STATEMENT]

@@ -226,18 +226,6 @@ def gpu_cold_start_spend(
         groups[key].append(r)
     out: dict[str, Decimal] = {}
     for (_team, _cluster, _ns, currency), rows in groups.items():
-        windows = pd.DataFrame(
-            [
-                {
-                    "resource_id": r["resource_id"],
-                    "start": r["charge_period_start"],
-                    "end": r["charge_period_end"],
-                    "cost": float(r["gpu_cost"]),
-                    "utilization": r["gpu_efficiency"],
-                }
-                for r in rows
-            ]
-        )
-        cold = Decimal(str(kpis.gpu_cold_start_cost(windows))).quantize(CENT)
+        cold = cold_start_cost(rows).quantize(CENT)
         out[currency] = out.get(currency, Decimal(0)) + cold
     return out
