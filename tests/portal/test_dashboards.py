@@ -266,8 +266,8 @@ def test_budget_line_and_forecast_band(client, people, ledger, teams):
     client.force_login(people["lead"])
     response = client.get("/dashboard/?start=2026-10-01&end=2026-10-31")
     page = text(response)
-    assert "$68.00 of 620.00" in page
-    assert "monthly budget per day (20.00)" in page  # 620 / 31 days
+    assert "$68.00 of $620.00" in page
+    assert "monthly budget per day ($20.00)" in page  # 620 / 31 days
     spec = response.context["daily_spec"]
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["bar", "area", "line", "rule"]
