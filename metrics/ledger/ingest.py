@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
@@ -48,6 +49,7 @@ from metrics.economics.pricing.repricing import (
     may_need_pricing,
     reprice_rows,
 )
+from metrics.ledger import pg_binary
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
 from metrics.ledger.names import application_names_store
@@ -701,32 +703,49 @@ class _Payload:
 
     columns: list[str]
     rows: int
-    data: Any  # PostgreSQL: the CSV bytes of a COPY; SQLite: tuples for executemany
+    data: Any  # PostgreSQL: a COPY body (binary or CSV); SQLite: tuples for executemany
+    binary: bool = False
 
 
 def _writer() -> tuple[Callable[[pa.Table], _Payload], Callable[[_Payload], None]]:
     """(encode, write): encode runs in the read-ahead thread, write on the connection."""
     if connection.vendor == "postgresql":
-        return _encode_postgres, _copy_postgres
+        pg_types = _pg_types()
+        return partial(_encode_postgres, pg_types=pg_types), _copy_postgres
     return _encode_sqlite, _insert_sqlite
 
 
-def _db_table(table: pa.Table, time_format: str) -> pa.Table:
+def _pg_types() -> dict[str, str]:
+    """The ledger's column types as the server has them (the binary COPY writes each type's
+    own binary form, so it goes by the table, not by the model)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'metrics_costrecord'::regclass AND attnum > 0"
+            " AND NOT attisdropped"
+        )
+        return dict(cur.fetchall())
+
+
+def _db_table(table: pa.Table, time_format: str | None) -> pa.Table:
     """The record columns the database must be told (those holding only their database
-    default in this chunk are left out: fewer values to copy; the database fills them)."""
+    default in this chunk are left out: fewer values to copy; the database fills them).
+    Timestamps become text in `time_format`, or stay timestamps when it is None."""
     keep = []
     arrays = []
     for col in RECORD_COLUMNS:
         values = table.column(col)
         if col == "tags":
             values = pc.fill_null(values, "{}")
+            if pc.all(pc.equal(values, "{}")).as_py():
+                continue  # the column's default
         if col in DEFAULTED_TEXT and pc.all(pc.equal(values, "")).as_py() is not False:
             continue
         if col in NULLABLE and values.null_count == len(values):
             continue
         if col in DEFAULTED_INT and pc.all(pc.equal(values, 0)).as_py() is not False:
             continue
-        if pa.types.is_timestamp(values.type):
+        if time_format and pa.types.is_timestamp(values.type):
             values = _time_text(values, time_format)
         keep.append(col)
         arrays.append(values)
@@ -764,9 +783,21 @@ def _insert_sqlite(payload: _Payload) -> None:
         raw.close()
 
 
-def _encode_postgres(table: pa.Table) -> _Payload:
-    """The chunk as CSV written by Arrow: every valid value quoted, NULL unquoted, so an
-    empty string stays an empty string and a missing value becomes NULL."""
+# The (day, team) index takes each chunk's rows in its own order: sorted, they go to a few
+# neighbouring index pages instead of one page per row (a third of the index's cost).
+INDEX_ORDER = [("day", "ascending"), ("team_id", "ascending")]
+
+
+def _encode_postgres(table: pa.Table, *, pg_types: dict[str, str]) -> _Payload:
+    """The chunk as a binary COPY body (see pg_binary), or as CSV when a column cannot be
+    written in binary: every valid value quoted, NULL unquoted, so an empty string stays an
+    empty string and a missing value becomes NULL."""
+    order = pc.sort_indices(table, sort_keys=INDEX_ORDER)
+    frame = _db_table(table, None)
+    body = pg_binary.encode_rows(frame, pg_types, order=order)
+    if body is not None:
+        return _Payload(frame.column_names, len(frame), body, binary=True)
+    table = table.take(order)
     frame = _db_table(table, "%Y-%m-%d %H:%M:%S+00")
     sink = pa.BufferOutputStream()
     pacsv.write_csv(
@@ -781,10 +812,15 @@ def _encode_postgres(table: pa.Table) -> _Payload:
 
 def _copy_postgres(payload: _Payload) -> None:
     cols = ", ".join(payload.columns)
+    form = "binary" if payload.binary else "csv"
     with connection.cursor() as cur:
         raw = cur.cursor  # psycopg 3
-        with raw.copy(f"COPY metrics_costrecord ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        with raw.copy(f"COPY metrics_costrecord ({cols}) FROM STDIN (FORMAT {form})") as copy:
+            if payload.binary:
+                copy.write(pg_binary.HEADER)
             copy.write(memoryview(payload.data))
+            if payload.binary:
+                copy.write(pg_binary.TRAILER)
 
 
 def describe(result: ImportResult) -> str:

@@ -1,0 +1,223 @@
+"""The binary COPY writer: what the server stores from it is what it stores from the text of
+the same values (PostgreSQL's own input functions are the reference), and a chunk it cannot
+write exactly goes by CSV with the same result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metrics.ledger import ingest, pg_binary
+from metrics.ledger.ingest import billing_import
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="binary COPY: PostgreSQL only"
+)
+
+COLUMNS = {
+    "i": "integer",
+    "b": "bigint",
+    "n": "numeric",
+    "t": "character varying(20)",
+    "j": "jsonb",
+    "ts": "timestamp with time zone",
+    "d": "date",
+    "x": "text",
+}
+
+
+def copy_binary(table: pa.Table) -> list[tuple]:
+    """Rows of `table` as the server stores them after a binary COPY, as text."""
+    body = pg_binary.encode_rows(table, COLUMNS)
+    assert body is not None
+    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE bin ({columns})")
+        with cur.cursor.copy(
+            f"COPY bin ({', '.join(table.column_names)}) FROM STDIN (FORMAT binary)"
+        ) as copy:
+            copy.write(pg_binary.HEADER)
+            copy.write(memoryview(body))
+            copy.write(pg_binary.TRAILER)
+        cur.execute("SELECT i::text, b::text, n::text, t, j::text, ts::text, d::text, x FROM bin")
+        rows = cur.fetchall()
+        cur.execute("DROP TABLE bin")
+    return rows
+
+
+def text_of(value: object, kind: str) -> str | None:
+    """The server's text of `value` read by its text input function."""
+    if value is None:
+        return None
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT (%s::text)::{kind}::text", [str(value)])
+        return cur.fetchone()[0]
+
+
+def test_every_type_and_null_stores_as_its_text_form(db):
+    utc = dt.UTC
+    table = pa.table(
+        {
+            "i": pa.array([1, -2_147_483_648, None], pa.int64()),
+            "b": pa.array([2**62, None, -(2**63) + 1], pa.int64()),
+            "n": pa.array(["1.50", None, "-0.000000000001"]),
+            "t": pa.array(["", None, 'héllo ☃ \\ \t " ,']),
+            "j": pa.array(["{}", None, '{"team": "a", "n": [1, 2.50]}']),
+            "ts": pa.array(
+                [
+                    dt.datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=utc),
+                    None,
+                    dt.datetime(2026, 9, 1, 12, 30, tzinfo=utc),
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "d": pa.array([dt.date(1970, 1, 1), None, dt.date(2100, 2, 28)], pa.date32()),
+            "x": pa.array(["a", "", None]),
+        }
+    )
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL timezone = 'UTC'")
+    stored = copy_binary(table)
+    expected = [
+        tuple(text_of(table.column(name)[row].as_py(), kind) for name, kind in COLUMNS.items())
+        for row in range(len(table))
+    ]
+    assert stored == expected
+    assert stored[1][2] is None and stored[0][3] == ""  # NULL and '' stay apart
+
+
+SPELLINGS = [
+    "0", "-0.00", "1.50", "5.", "-.5", "+5", ".5", "10000", "9999.9999", "0.000000000001",
+    "-9200000.123456789012", "1E-7", "1.50E+2", "-2.5e3", "123456789012345678",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_a_decimal_keeps_its_value_and_scale(db, text):
+    table = pa.table({"n": pa.array([text, "1"])})
+    assert copy_binary(table)[0][2] == text_of(text, "numeric")
+
+
+def decimals_under_a_million() -> st.SearchStrategy[Decimal]:
+    """Up to 12 decimal places: every column of them fits the binary path's 64 bits."""
+    return st.integers(0, 12).flatmap(
+        lambda places: st.integers(-(10 ** (6 + places)), 10 ** (6 + places)).map(
+            lambda unscaled: Decimal(unscaled).scaleb(-places)
+        )
+    )
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(decimals_under_a_million(), st.sampled_from(["f", "e", "str"])),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_decimal_column_stores_as_its_text(db, numbers):
+    forms = {"f": "{:f}", "e": "{:e}", "str": "{}"}
+    texts = [forms[form].format(number) for number, form in numbers]
+    stored = [row[2] for row in copy_binary(pa.table({"n": pa.array(texts)}))]
+    assert stored == [text_of(text, "numeric") for text in texts]
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (pa.array(["922337203685477580.8"]), "numeric"),  # over 64 bits at its scale
+        (pa.array(["0.12345678901234567"]), "numeric"),  # 17 places
+        (pa.array(["NaN"]), "numeric"),
+        (pa.array(["12abc"]), "numeric"),
+        (pa.array(["1e999999999"]), "numeric"),
+        (pa.array([2**40], pa.int64()), "integer"),
+        (pa.array(["t"]), "boolean"),
+    ],
+)
+def test_what_binary_cannot_write_exactly_is_left_to_csv(values, kind):
+    with pytest.raises(pg_binary.Unsupported):
+        pg_binary.encode_field(values, kind)
+    assert pg_binary.encode_rows(pa.table({"v": values}), {"v": kind}) is None
+
+
+FOCUS = (
+    "BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,"
+    "ChargePeriodEnd,BilledCost,EffectiveCost,ListCost,PricingQuantity,ProviderName,ServiceName,"
+    "ResourceId,Tags,x_Model,x_InputTokens\n"
+)
+
+
+def ledger_rows() -> list[str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT (to_jsonb(r) - 'id' - 'batch_id')::text FROM metrics_costrecord r"
+            " ORDER BY source_line"
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_an_import_stores_the_same_rows_by_binary_and_by_csv(db, tmp_path, monkeypatch):
+    lines = [
+        "acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-0{d}T0{h}:00:00Z,"
+        "2026-10-0{d}T0{h}:30:00Z,{cost},{cost},,{qty},OpenAI,Model API,r-{i},{tags},gpt-4o,{tok}".format(
+            d=1 + i % 3,
+            h=i % 7,
+            cost=["1.50", "-0.25", "0", "1E-7", "12345.123456789012"][i % 5],
+            qty=["", "1000000", "2.5"][i % 3],
+            i=i,
+            tags=['"{""team"": ""a""}"', "{}", ""][i % 3],
+            tok=i * 1000,
+        )
+        for i in range(30)
+    ]
+    path = tmp_path / "focus.csv"
+    path.write_text(FOCUS + "\n".join(lines) + "\n")
+
+    binary = billing_import(path)
+    by_binary = ledger_rows()
+    binary.batch.delete()
+
+    calls = []
+    monkeypatch.setattr(pg_binary, "encode_rows", lambda *a, **k: calls.append(a) or None)
+    billing_import(path)
+    assert calls, "the CSV path was taken"
+    assert ledger_rows() == by_binary
+    assert len(by_binary) == 30
+
+
+def test_a_chunk_binary_cannot_write_goes_by_csv(db, tmp_path, monkeypatch):
+    path = tmp_path / "big.csv"
+    big = "922337203685477580.123456"  # more than 64 bits at 6 places
+    path.write_text(
+        FOCUS + f"acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,"
+        f"2026-10-01T01:00:00Z,{big},{big},,,OpenAI,Model API,r,,gpt-4o,0\n"
+    )
+    forms = []
+    copy = ingest._copy_postgres
+    monkeypatch.setattr(ingest, "_copy_postgres", lambda p: forms.append(p.binary) or copy(p))
+    billing_import(path)
+    assert forms == [False]
+    with connection.cursor() as cur:
+        cur.execute("SELECT billed_cost::text FROM metrics_costrecord")
+        assert cur.fetchone()[0] == big
+
+
+def test_a_plain_file_goes_by_binary(db, tmp_path, monkeypatch):
+    path = tmp_path / "plain.csv"
+    path.write_text(
+        FOCUS + "acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,"
+        "2026-10-01T01:00:00Z,1.25,1.25,,,OpenAI,Model API,r,,gpt-4o,10\n"
+    )
+    forms = []
+    copy = ingest._copy_postgres
+    monkeypatch.setattr(ingest, "_copy_postgres", lambda p: forms.append(p.binary) or copy(p))
+    billing_import(path)
+    assert forms == [True]
