@@ -794,9 +794,10 @@ def _encode_postgres(table: pa.Table, *, pg_types: dict[str, str]) -> _Payload:
     empty string and a missing value becomes NULL."""
     order = pc.sort_indices(table, sort_keys=INDEX_ORDER)
     frame = _db_table(table, None)
-    body = pg_binary.encode_rows(frame, pg_types, order=order)
-    if body is not None:
-        return _Payload(frame.column_names, len(frame), body, binary=True)
+    encoded = pg_binary.encode_rows(frame, pg_types, order=order)
+    if encoded is not None:
+        columns, body = encoded
+        return _Payload(columns, len(frame), body, binary=True)
     table = table.take(order)
     frame = _db_table(table, "%Y-%m-%d %H:%M:%S+00")
     sink = pa.BufferOutputStream()

@@ -1,21 +1,22 @@
 """PostgreSQL's binary COPY format, written from Arrow arrays without a Python loop per row.
 
 A binary COPY spares the server the text input functions (numeric_in, timestamptz_in, the CSV
-scanner): on the benchmark's file that is a quarter of the server's time of the import. Every
-column is turned into one binary array whose values are whole fields (a big-endian int32 length,
-then the value in the type's binary form, or length -1 for NULL); one element-wise join of
-those arrays gives each row, and the joined array's data buffer is the COPY body.
+scanner): on the benchmark's file that is a quarter of the server's time of the import. Each
+column becomes the bytes of its fields (a big-endian int32 length, then the value in the
+type's binary form; length -1 for NULL): fixed-width columns as numpy rows, text as Arrow
+arrays; one element-wise join gives each row, and the joined array's data buffer is the body.
 
 What the server stores is the same as from the text form: numeric keeps the scale the source
 wrote (`1.50` stays `1.50`), varchar lengths and UTF-8 are still checked by the server's
-receive functions. A column this module cannot encode exactly (an unknown type, a number in
-exponent notation that does not normalize, an integer out of its column's range) makes
-`encode_rows` return None and the caller sends the chunk as CSV instead.
+receive functions. A column this module cannot encode exactly (an unknown type, a number with
+more than 64 bits at its scale, an integer out of its column's range) makes `encode_rows`
+return None and the caller sends the chunk as CSV instead.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
@@ -24,46 +25,79 @@ import pyarrow.compute as pc
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
-NULL_FIELD = pa.scalar(b"\xff\xff\xff\xff", pa.binary())
 _EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix microseconds
 _EPOCH_DAYS = 10_957  # the same day in days since 1970-01-01
 _INTS = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8"}
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 NUMERIC_POS, NUMERIC_NEG = 0x0000, 0x4000
-# Decimal places the binary path writes (a number with more goes by CSV; money has 12) and
-# base-10000 digits before the point (an int64 has at most 19 decimal digits).
+# Decimal places the binary path writes (a number with more goes by CSV; money has 12).
 MAX_PLACES = 16
-WHOLE_GROUPS = 5
 
 
 class Unsupported(Exception):
     """A column whose values this encoder cannot write exactly: send the chunk as CSV."""
 
 
+@dataclass
+class Field:
+    """One column's fields: `head` (n, k) bytes of each row; then, for a column of variable
+    width or with NULLs, `data` (each row's value; empty for a NULL, whose head is -1)."""
+
+    head: np.ndarray
+    data: pa.Array | None = None
+
+
 def encode_rows(
     table: pa.Table, pg_types: dict[str, str], *, order: pa.Array | None = None
-) -> pa.Buffer | None:
-    """The COPY body (no header, no trailer) of `table`'s rows, in `order` (row indices) if
-    given, or None when a column cannot be written in binary. `pg_types` maps each column to
-    its PostgreSQL type (`format_type`: 'numeric', 'character varying(200)', ...)."""
+) -> tuple[list[str], pa.Buffer] | None:
+    """(columns, COPY body without header and trailer) of `table`'s rows, in `order` (row
+    indices) if given; None when a column cannot be written in binary. `pg_types` maps each
+    column to its PostgreSQL type (`format_type`: 'numeric', 'character varying(200)', ...).
+
+    The columns come back reordered, fixed-width ones first: their bytes and the next
+    column's length are one numpy block per row, so the rows are joined from few arrays."""
     try:
-        fields = [encode_field(table.column(name), pg_types[name]) for name in table.column_names]
+        fields = {
+            name: encode_field(table.column(name), pg_types[name]) for name in table.column_names
+        }
     except Unsupported:
         return None
-    count = pa.scalar(struct.pack(">h", len(fields)), pa.binary())
-    rows = pc.binary_join_element_wise(count, *fields, b"")
+    columns = [c for c, f in fields.items() if f.data is None]
+    columns += [c for c, f in fields.items() if f.data is not None]
+    n = len(table)
+    heads = [np.frombuffer(struct.pack(">h", len(columns)) * n, dtype=np.uint8).reshape(n, 2)]
+    parts: list[pa.Array] = []
+    for name in columns:
+        heads.append(fields[name].head)
+        data = fields[name].data
+        if data is not None:
+            parts += [_block(heads), data]
+            heads = []
+    if heads:
+        parts.append(_block(heads))
+    rows = pc.binary_join_element_wise(*parts, b"") if len(parts) > 1 else parts[0]
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     if order is not None:
         rows = rows.take(order)  # one array of whole rows: cheaper than taking every column
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=0)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1 + rows.offset)
     start = int(offsets[rows.offset])
     end = int(offsets[rows.offset + len(rows)])
-    return rows.buffers()[2].slice(start, end - start)
+    return columns, rows.buffers()[2].slice(start, end - start)
 
 
-def encode_field(values: pa.Array | pa.ChunkedArray, pg_type: str) -> pa.Array:
-    """Each value of `values` as a whole binary COPY field for a column of `pg_type`."""
+def _block(heads: list[np.ndarray]) -> pa.Array:
+    """Side-by-side (n, k) byte arrays as one binary array of n values."""
+    block = np.ascontiguousarray(np.concatenate(heads, axis=1) if len(heads) > 1 else heads[0])
+    n, width = block.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.BinaryArray.from_buffers(
+        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+
+
+def encode_field(values: pa.Array | pa.ChunkedArray, pg_type: str) -> Field:
+    """Each value of `values` as a binary COPY field for a column of `pg_type`."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     kind = pg_type.split("(")[0].strip()
@@ -75,29 +109,45 @@ def encode_field(values: pa.Array | pa.ChunkedArray, pg_type: str) -> pa.Array:
         return _dates(values)
     if kind == "numeric":
         return _numerics(values)
-    if kind in ("text", "character varying"):
+    if kind in ("text", "character varying", "json"):
         return _texts(values)
     if kind == "jsonb":
         return _texts(values, version=b"\x01")
-    if kind == "json":
-        return _texts(values)
     raise Unsupported(pg_type)
 
 
-def _with_nulls(fields: pa.Array, values: pa.Array) -> pa.Array:
-    if values.null_count == 0:
-        return fields
-    return pc.if_else(pc.is_valid(values), fields, NULL_FIELD)
+_Item = tuple[str, np.ndarray | int]  # (big-endian dtype, per-row numbers or one number)
 
 
-def _fixed(payload: np.ndarray, values: pa.Array) -> pa.Array:
-    """Fields of a fixed width from an (n, width) uint8 array of big-endian values."""
-    n, width = payload.shape
+def _fixed(values: pa.Array, items: list[_Item]) -> Field:
+    """Fields of a fixed width: each (big-endian dtype, per-row numbers or one number) of
+    `items` side by side after the length; NULL where `values` is."""
+    sizes = [
+        np.dtype(dtype).itemsize * (np.shape(numbers)[1] if np.ndim(numbers) == 2 else 1)
+        for dtype, numbers in items
+    ]
+    width = sum(sizes)
+    n = len(values)
     out = np.empty((n, 4 + width), dtype=np.uint8)
     out[:, :4] = np.frombuffer(struct.pack(">i", width), dtype=np.uint8)
-    out[:, 4:] = payload
-    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4 + width), n, [None, pa.py_buffer(out)])
-    return _with_nulls(fixed.cast(pa.binary()), values)
+    at = 4
+    for (dtype, numbers), size in zip(items, sizes, strict=True):
+        target = out[:, at : at + size].view(dtype)
+        if np.ndim(numbers) == 2:  # several values of dtype per row
+            target[:] = numbers
+        else:
+            target[:, 0] = numbers
+        at += size
+    if values.null_count == 0:
+        return Field(out)
+    valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
+    field_width = out.shape[1] - 4
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.where(valid, field_width, 0), out=offsets[1:])
+    data = pa.BinaryArray.from_buffers(
+        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out[valid, 4:].tobytes())]
+    )
+    return Field(_big_endian(np.where(valid, field_width, -1), ">i4"), data)
 
 
 def _big_endian(numbers: np.ndarray, dtype: str) -> np.ndarray:
@@ -105,52 +155,49 @@ def _big_endian(numbers: np.ndarray, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(numbers.astype(dtype)).view(np.uint8).reshape(-1, width)
 
 
-def _integers(values: pa.Array, dtype: str) -> pa.Array:
+def _integers(values: pa.Array, dtype: str) -> Field:
     if not pa.types.is_integer(values.type):
         raise Unsupported(str(values.type))
-    numbers = pc.fill_null(values, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    numbers = pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
     info = np.iinfo(np.dtype(dtype).newbyteorder("="))
     if len(numbers) and (numbers.min() < info.min or numbers.max() > info.max):
         raise Unsupported("integer out of range")  # the server names it in the CSV path
-    return _fixed(_big_endian(numbers, dtype), values)
+    return _fixed(values, [(dtype, numbers)])
 
 
-def _timestamps(values: pa.Array) -> pa.Array:
+def _timestamps(values: pa.Array) -> Field:
     if not pa.types.is_timestamp(values.type):
         raise Unsupported(str(values.type))
     micros = pc.cast(pc.cast(values, pa.timestamp("us", tz="UTC")), pa.int64())
     numbers = pc.fill_null(micros, 0).to_numpy(zero_copy_only=False) - _EPOCH_US
-    return _fixed(_big_endian(numbers, ">i8"), values)
+    return _fixed(values, [(">i8", numbers)])
 
 
-def _dates(values: pa.Array) -> pa.Array:
+def _dates(values: pa.Array) -> Field:
     if not pa.types.is_date32(values.type):
         raise Unsupported(str(values.type))
     days = pc.fill_null(pc.cast(values, pa.int32()), 0).to_numpy(zero_copy_only=False)
-    return _fixed(_big_endian(days.astype(np.int64) - _EPOCH_DAYS, ">i4"), values)
+    return _fixed(values, [(">i4", days - _EPOCH_DAYS)])
 
 
-def _lengths(values: pa.Array, extra: int = 0) -> pa.Array:
-    lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
-    prefix = _big_endian(lengths.astype(np.int64) + extra, ">i4")
-    n = len(values)
-    return pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(4), n, [None, pa.py_buffer(np.ascontiguousarray(prefix))]
-    ).cast(pa.binary())
-
-
-def _texts(values: pa.Array, version: bytes = b"") -> pa.Array:
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+def _texts(values: pa.Array, version: bytes = b"") -> Field:
+    """Length, then the UTF-8 bytes (jsonb: a version byte before them)."""
+    if not pa.types.is_string(values.type):
         raise Unsupported(str(values.type))
     data = pc.fill_null(values, "").cast(pa.binary())
-    parts = [_lengths(values, len(version))]
+    lengths = pc.binary_length(data).to_numpy(zero_copy_only=False).astype(np.int64)
     if version:
-        parts.append(pa.scalar(version, pa.binary()))
-    fields = pc.binary_join_element_wise(*parts, data, b"")
-    return _with_nulls(fields, values)
+        lengths += len(version)
+        data = pc.binary_join_element_wise(pa.scalar(version, pa.binary()), data, b"")
+    if values.null_count:
+        valid = pc.is_valid(values)
+        lengths = np.where(valid.to_numpy(zero_copy_only=False), lengths, -1)
+        if version:
+            data = pc.if_else(valid, data, pa.scalar(b"", pa.binary()))
+    return Field(_big_endian(lengths, ">i4"), data)
 
 
-def _numerics(values: pa.Array) -> pa.Array:
+def _numerics(values: pa.Array) -> Field:
     """numeric's binary form: ndigits, weight, sign, dscale (int16 each), then base-10000
     digits. Every row of a chunk gets the same digit groups (zero groups included), which the
     server strips when it stores the value, as it does for text input.
@@ -161,23 +208,18 @@ def _numerics(values: pa.Array) -> pa.Array:
     if not pa.types.is_string(values.type):
         raise Unsupported(str(values.type))
     texts = pc.fill_null(values, "0")
-    exponent = pc.greater_equal(pc.find_substring(texts, "e", ignore_case=True), 0)
-    if pc.any(exponent).as_py():
-        texts = _rewrite_plain(texts)  # `1E-7`: its scale is not the digits after its point
+    if not _only(texts, b"0123456789.-+"):
+        texts = _rewrite_plain(texts)  # `1E-7`, ` 5`: the digits after the point are not the scale
     point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
-    lengths = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = pc.binary_length(texts).to_numpy(zero_copy_only=False)
     scale = np.where(point >= 0, lengths - point - 1, 0)
     places = int(scale.max()) if len(scale) else 0
     if places > MAX_PLACES:
         raise Unsupported("too many decimal places")
     try:
         exact = pc.cast(texts, pa.decimal128(38, places))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        try:  # ` 5 `, `+ 5`, `NaN`: spellings Arrow does not read, once more through Decimal
-            texts = _rewrite_plain(texts)
-            exact = pc.cast(texts, pa.decimal128(38, places))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise Unsupported("decimal text") from exc
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise Unsupported("decimal text") from exc  # `1.2.3`, `-`: the server names it
     words = np.frombuffer(exact.buffers()[1], dtype=np.int64)
     words = words[2 * exact.offset :][: 2 * len(exact)].reshape(-1, 2)
     low, high = words[:, 0], words[:, 1]
@@ -187,23 +229,29 @@ def _numerics(values: pa.Array) -> pa.Array:
     whole, fraction = np.divmod(magnitude, 10**places)
     fraction_groups = _round_up(places) // 4
     fraction = fraction * 10 ** (fraction_groups * 4 - places)  # the point on a group boundary
-    groups = WHOLE_GROUPS + fraction_groups
     n = len(values)
+    whole_groups = max(1, (len(str(int(whole.max()))) + 3) // 4 if n else 1)
+    groups = whole_groups + fraction_groups
     digits = np.empty((n, groups), dtype=np.int64)
-    for i in range(WHOLE_GROUPS - 1, -1, -1):
+    for i in range(whole_groups - 1, -1, -1):
         whole, digits[:, i] = np.divmod(whole, 10_000)
-    for i in range(groups - 1, WHOLE_GROUPS - 1, -1):
+    for i in range(groups - 1, whole_groups - 1, -1):
         fraction, digits[:, i] = np.divmod(fraction, 10_000)
-    head = np.empty((n, 4), dtype=np.int64)
-    head[:, 0] = groups
-    head[:, 1] = WHOLE_GROUPS - 1  # weight: base-10000 digits before the point, minus one
-    head[:, 2] = np.where(low < 0, NUMERIC_NEG, NUMERIC_POS)
-    head[:, 3] = scale
-    payload = np.concatenate(
-        [_big_endian(head, ">i2").reshape(n, 8), _big_endian(digits, ">i2").reshape(n, 2 * groups)],
-        axis=1,
-    )
-    return _fixed(payload, values)
+    sign = np.where(low < 0, NUMERIC_NEG, NUMERIC_POS)
+    # weight: base-10000 digits before the point, minus one
+    items: list[_Item] = [(">i2", groups), (">i2", whole_groups - 1), (">i2", sign)]
+    return _fixed(values, [*items, (">i2", scale), (">i2", digits)])
+
+
+def _only(texts: pa.Array, allowed: bytes) -> bool:
+    """Whether every byte of the values of `texts` is one of `allowed`."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset :][: len(texts) + 1]
+    if not len(texts):
+        return True
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    table = np.zeros(256, dtype=bool)
+    table[list(allowed)] = True
+    return bool(table[data].all())
 
 
 def _rewrite_plain(texts: pa.Array) -> pa.Array:

@@ -34,14 +34,13 @@ COLUMNS = {
 
 def copy_binary(table: pa.Table) -> list[tuple]:
     """Rows of `table` as the server stores them after a binary COPY, as text."""
-    body = pg_binary.encode_rows(table, COLUMNS)
-    assert body is not None
+    encoded = pg_binary.encode_rows(table, COLUMNS)
+    assert encoded is not None
+    sent, body = encoded
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     with connection.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE bin ({columns})")
-        with cur.cursor.copy(
-            f"COPY bin ({', '.join(table.column_names)}) FROM STDIN (FORMAT binary)"
-        ) as copy:
+        with cur.cursor.copy(f"COPY bin ({', '.join(sent)}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(pg_binary.HEADER)
             copy.write(memoryview(body))
             copy.write(pg_binary.TRAILER)
