@@ -152,6 +152,7 @@ def billing_import(
     existing = ImportBatch.objects.filter(sha256=sha, status=ImportBatch.Status.DONE).first()
     if existing:
         return ImportResult(batch=existing, created=False)
+    keeper = _KeptCopy(path, sha)  # copies the source while it is imported
     try:
         parser = registry.detect(path, source)
         parses = [parser.parse]
@@ -178,16 +179,21 @@ def billing_import(
                     raise
                 logger.info("%s: the fast reader gave up; reading it again with pandas", name)
     except IngestError as exc:
+        keeper.discard()
         if exc.file == str(path):  # name the upload, not our temporary copy
             exc.file = name
         raise
     except IntegrityError:
+        keeper.discard()
         # Another worker imported the same bytes first: that import is the one that counts.
         existing = ImportBatch.objects.filter(sha256=sha).first()
         if existing is None:
             raise
         return ImportResult(batch=existing, created=False)
-    _keep_copy(path, batch)
+    except BaseException:
+        keeper.discard()
+        raise
+    keeper.keep(batch)
     return result
 
 
@@ -325,14 +331,46 @@ def import_job_run(job_id: int) -> ImportJob:
     return job
 
 
-def _keep_copy(path: Path, batch: ImportBatch) -> None:
-    """Keep the source so any record can be traced back to its file and line."""
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{batch.sha256}{''.join(path.suffixes[-2:])}"
-    if not target.exists():
-        shutil.copyfile(path, target)
-    ImportBatch.objects.filter(pk=batch.pk).update(stored_file=str(target))
+class _KeptCopy:
+    """The source kept so any record can be traced back to its file and line: copied in a
+    thread while the import runs (the kernel copies; no GIL held), under a partial name that
+    becomes the kept file only once the import has committed."""
+
+    def __init__(self, path: Path, sha: str) -> None:
+        folder = Path(settings.MEDIA_ROOT) / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.target = folder / f"{sha}{''.join(path.suffixes[-2:])}"
+        self.partial = folder / f".{sha}.{uuid.uuid4().hex}.partial"
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if not self.target.exists():
+            self.thread = threading.Thread(
+                target=self._copy, args=(path,), name="ingest-keep-copy", daemon=True
+            )
+            self.thread.start()
+
+    def _copy(self, path: Path) -> None:
+        try:
+            shutil.copyfile(path, self.partial)
+        except BaseException as exc:  # raised by keep(), in the caller's thread
+            self.error = exc
+
+    def _join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def keep(self, batch: ImportBatch) -> None:
+        self._join()
+        if self.error is not None:
+            self.partial.unlink(missing_ok=True)
+            raise self.error
+        if self.thread is not None:
+            self.partial.replace(self.target)
+        ImportBatch.objects.filter(pk=batch.pk).update(stored_file=str(self.target))
+
+    def discard(self) -> None:
+        self._join()
+        self.partial.unlink(missing_ok=True)
 
 
 def _load(

@@ -120,6 +120,20 @@ def test_records_trace_back_to_file_and_line(db, tmp_path):
     assert stored.read_text().splitlines()[rec.source_line - 1].startswith("acct-1,USD")
 
 
+def test_the_source_is_kept_only_for_an_import_that_committed(db, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    kept = tmp_path / "media" / "imports"
+    bad = focus_csv(tmp_path, "bad.csv", [row(cost="1"), row(cost="not money")])
+    with pytest.raises(IngestError):
+        billing_import(bad)
+    assert list(kept.iterdir()) == []  # no kept file, no partial copy
+    good = focus_csv(tmp_path, "good.csv", [row(cost="1")])
+    result = billing_import(good)
+    stored = Path(ImportBatch.objects.get(pk=result.batch.pk).stored_file)
+    assert [p.name for p in kept.iterdir()] == [stored.name]
+    assert stored.read_bytes() == good.read_bytes()
+
+
 def test_newer_export_of_the_same_period_replaces_instead_of_doubling(db, tmp_path):
     old = focus_csv(tmp_path, "sept-v1.csv", [row("2026-10-01", "10"), row("2026-10-02", "20")])
     new = focus_csv(
