@@ -12,6 +12,11 @@ upload and the provider pulls. Contract:
 One direction, each step once, in one transaction under the ledger lock: detect -> scan
 limits -> parse/validate/normalize (per chunk) -> allocate -> write -> replace older rows ->
 price cost-less usage from the catalog -> roll up and carbon (metrics.ledger.rollups) -> summary.
+
+On PostgreSQL the write is a binary COPY built from the chunk's Arrow arrays
+(metrics.ledger.pg_binary), each chunk's rows in (day, team) order for the index; a chunk it
+cannot write exactly goes as CSV. The source file is copied to MEDIA_ROOT/imports while the
+rows load and kept only once the import has committed.
 """
 
 from __future__ import annotations

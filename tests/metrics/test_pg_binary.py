@@ -91,6 +91,32 @@ def test_every_type_and_null_stores_as_its_text_form(db):
     assert stored[1][2] is None and stored[0][3] == ""  # NULL and '' stay apart
 
 
+def test_rows_come_in_the_order_asked_with_fixed_width_columns_first(db):
+    table = pa.table(
+        {
+            "x": pa.array(["c", "a", "b"]),
+            "b": pa.array([3, 1, 2], pa.int64()),
+            "n": pa.array(["3.0", "1.00", None]),
+            "i": pa.array([30, 10, 20], pa.int64()),
+        }
+    )
+    columns = {"x": "text", "b": "bigint", "n": "numeric", "i": "integer"}
+    encoded = pg_binary.encode_rows(table, columns, order=pa.array([1, 2, 0]))
+    assert encoded is not None
+    sent, body = encoded
+    assert sent == ["b", "i", "x", "n"]  # fixed width without NULLs, then the others
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE ordered (x text, b bigint, n numeric, i integer)")
+        with cur.cursor.copy(
+            f"COPY ordered ({', '.join(sent)}) FROM STDIN (FORMAT binary)"
+        ) as copy:
+            copy.write(pg_binary.HEADER)
+            copy.write(memoryview(body))
+            copy.write(pg_binary.TRAILER)
+        cur.execute("SELECT x, b, n::text, i FROM ordered")
+        assert cur.fetchall() == [("a", 1, "1.00", 10), ("b", 2, None, 20), ("c", 3, "3.0", 30)]
+
+
 SPELLINGS = [
     "0", "-0.00", "1.50", "5.", "-.5", "+5", ".5", "10000", "9999.9999", "0.000000000001",
     "-9200000.123456789012", "1E-7", "1.50E+2", "-2.5e3", "123456789012345678",
