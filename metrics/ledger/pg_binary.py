@@ -9,8 +9,8 @@ arrays; one element-wise join gives each row, and the joined array's data buffer
 What the server stores is the same as from the text form: numeric keeps the scale the source
 wrote (`1.50` stays `1.50`), varchar lengths and UTF-8 are still checked by the server's
 receive functions. A column this module cannot encode exactly (an unknown type, a number with
-more than 64 bits at its scale, an integer out of its column's range) makes `encode_rows`
-return None and the caller sends the chunk as CSV instead.
+more than 16 decimal places or 38 digits, an integer out of its column's range) makes
+`encode_rows` return None and the caller sends the chunk as CSV instead.
 """
 
 from __future__ import annotations
@@ -202,45 +202,94 @@ def _numerics(values: pa.Array) -> Field:
     digits. Every row of a chunk gets the same digit groups (zero groups included), which the
     server strips when it stores the value, as it does for text input.
 
-    Arrow reads the text as decimal128 at the column's largest scale; the unscaled integers
-    are split into base-10000 digits with numpy. A column whose unscaled values do not fit in
-    64 bits (over 9.2e18 / 10^scale) is Unsupported: that chunk goes by CSV."""
+    Arrow reads the text (`12.50`, `1.81E-8`) as decimal128 at the chunk's largest scale
+    rounded up to a whole digit group; numpy splits the unscaled integers into base-10000
+    digits. Each row keeps the scale PostgreSQL gives its text: the digits after the point,
+    less the exponent (`1.81E-8` -> 10, `1.50E+1` -> 1)."""
     if not pa.types.is_string(values.type):
         raise Unsupported(str(values.type))
     texts = pc.fill_null(values, "0")
-    if not _only(texts, b"0123456789.-+"):
-        texts = _rewrite_plain(texts)  # `1E-7`, ` 5`: the digits after the point are not the scale
-    point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
-    lengths = pc.binary_length(texts).to_numpy(zero_copy_only=False)
-    scale = np.where(point >= 0, lengths - point - 1, 0)
-    places = int(scale.max()) if len(scale) else 0
-    if places > MAX_PLACES:
-        raise Unsupported("too many decimal places")
     try:
-        exact = pc.cast(texts, pa.decimal128(38, places))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise Unsupported("decimal text") from exc  # `1.2.3`, `-`: the server names it
-    words = np.frombuffer(exact.buffers()[1], dtype=np.int64)
+        scale = display_scales(texts)
+        places = int(scale.max()) if len(scale) else 0
+        if places > MAX_PLACES:
+            raise Unsupported("too many decimal places")
+        exact = pc.cast(texts, pa.decimal128(38, _round_up(places)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        texts = _rewrite_plain(texts)  # ` 5 `, `5e+0001`: spellings Arrow does not read
+        scale = display_scales(texts)
+        places = int(scale.max()) if len(scale) else 0
+        try:
+            exact = pc.cast(texts, pa.decimal128(38, _round_up(places)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise Unsupported("decimal text") from exc  # the server names it in the CSV path
+    words = np.frombuffer(exact.buffers()[1], dtype=np.uint64)
     words = words[2 * exact.offset :][: 2 * len(exact)].reshape(-1, 2)
-    low, high = words[:, 0], words[:, 1]
-    if not (high == (low >> 63)).all() or (low == np.iinfo(np.int64).min).any():
-        raise Unsupported("more than 64 bits")
-    magnitude = np.abs(low)
-    whole, fraction = np.divmod(magnitude, 10**places)
+    negative = (words[:, 1] >> np.uint64(63)).astype(bool)
+    groups_lsb = _base_10000(*_magnitude(words[:, 0], words[:, 1], negative))
     fraction_groups = _round_up(places) // 4
-    fraction = fraction * 10 ** (fraction_groups * 4 - places)  # the point on a group boundary
-    n = len(values)
-    whole_groups = max(1, (len(str(int(whole.max()))) + 3) // 4 if n else 1)
-    groups = whole_groups + fraction_groups
-    digits = np.empty((n, groups), dtype=np.int64)
-    for i in range(whole_groups - 1, -1, -1):
-        whole, digits[:, i] = np.divmod(whole, 10_000)
-    for i in range(groups - 1, whole_groups - 1, -1):
-        fraction, digits[:, i] = np.divmod(fraction, 10_000)
-    sign = np.where(low < 0, NUMERIC_NEG, NUMERIC_POS)
+    while len(groups_lsb) < fraction_groups + 1:  # at least one group before the point
+        groups_lsb.append(np.zeros(len(texts), dtype=np.int64))
+    groups = len(groups_lsb)
+    digits = np.stack(groups_lsb[::-1], axis=1) if groups else np.zeros((len(texts), 0))
+    sign = np.where(negative, NUMERIC_NEG, NUMERIC_POS)
     # weight: base-10000 digits before the point, minus one
-    items: list[_Item] = [(">i2", groups), (">i2", whole_groups - 1), (">i2", sign)]
+    items: list[_Item] = [(">i2", groups), (">i2", groups - fraction_groups - 1), (">i2", sign)]
     return _fixed(values, [*items, (">i2", scale), (">i2", digits)])
+
+
+def display_scales(texts: pa.Array) -> np.ndarray:
+    """PostgreSQL's display scale of each decimal text: digits after the point (before any
+    exponent), less the exponent, at least 0. Raises ArrowInvalid on an exponent that is not
+    a number."""
+    point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    end = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    exponent = np.zeros(len(texts), dtype=np.int64)
+    if not _only(texts, b"0123456789.-+"):
+        upper = pc.find_substring(texts, "E").to_numpy(zero_copy_only=False)
+        lower = pc.find_substring(texts, "e").to_numpy(zero_copy_only=False)
+        marker = np.maximum(upper, lower).astype(np.int64)
+        if (marker >= 0).any():
+            parts = pc.split_pattern_regex(texts, "[eE]", max_splits=1)
+            has = pc.greater(pc.list_value_length(parts), 1)
+            tail = pc.list_element(pc.if_else(has, parts, pa.scalar(["", "0"], parts.type)), 1)
+            exponent = pc.cast(pc.utf8_ltrim(tail, "+"), pa.int64()).to_numpy(zero_copy_only=False)
+            end = np.where(marker >= 0, marker, end)
+            point = np.where(point < end, point, -1)
+    return np.maximum(np.where(point >= 0, end - point - 1, 0) - exponent, 0)
+
+
+def _magnitude(
+    low: np.ndarray, high: np.ndarray, negative: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """|x| of 128-bit two's complement integers given as (low, high) uint64 words."""
+    flipped_low = ~low + np.uint64(1)
+    carry = (flipped_low == 0).astype(np.uint64)
+    flipped_high = ~high + carry
+    return np.where(negative, flipped_low, low), np.where(negative, flipped_high, high)
+
+
+def _base_10000(low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Base-10000 digits of unsigned 128-bit integers, least significant group first, as
+    many groups as the largest needs. 64-bit values take one divmod per group; larger ones
+    a long division over four 32-bit limbs."""
+    groups: list[np.ndarray] = []
+    if not high.any():
+        rest = low
+        while rest.any():
+            rest, digit = np.divmod(rest, np.uint64(10_000))
+            groups.append(digit.astype(np.int64))
+        return groups
+    mask = np.uint64(0xFFFFFFFF)
+    shift = np.uint64(32)
+    limbs = [high >> shift, high & mask, low >> shift, low & mask]
+    while any(limb.any() for limb in limbs):
+        remainder = np.zeros_like(low)
+        for i, limb in enumerate(limbs):
+            current = (remainder << shift) | limb
+            limbs[i], remainder = np.divmod(current, np.uint64(10_000))
+        groups.append(remainder.astype(np.int64))
+    return groups
 
 
 def _only(texts: pa.Array, allowed: bytes) -> bool:

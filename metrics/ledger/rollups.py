@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from django.db import connection
 
 from metrics.economics.carbon import carbon_fill_rollups
+from metrics.ledger.pg_binary import display_scales
 from metrics.models import DailyCost
 
 DAYS_PER_STATEMENT = 200
@@ -50,8 +51,6 @@ INSERT_COLUMNS = (
     "effective_cost, gpu_hours, input_tokens, cached_input_tokens, cache_write_tokens, "
     "output_tokens, model_requests, record_count"
 )
-# Money text PostgreSQL reads with exactly the places written (its SUM keeps the largest).
-_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 _SUM_TYPE = pa.decimal128(38, 12)
 _EXACT = Context(prec=80)
 
@@ -79,18 +78,18 @@ class RollupSums:
             columns[col] = pc.fill_null(table.column(col), 0)
         for col in MONEY_SUMS:
             text = table.column(col)
-            plain = pc.match_substring_regex(text, _PLAIN_DECIMAL)
-            if text.null_count or not pc.all(plain).as_py():
+            if isinstance(text, pa.ChunkedArray):
+                text = text.combine_chunks()
+            if text.null_count:
                 self._give_up()
                 return
-            try:
+            try:  # `12.50`, `1.81E-8` (AWS writes small amounts so)
                 columns[col] = pc.cast(text, _SUM_TYPE)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # over 12 places
+                # The scale PostgreSQL gives the text (its SUM keeps the largest).
+                columns[f"{col}_places"] = pa.array(display_scales(text))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # over 12 places, ` 5 `
                 self._give_up()
                 return
-            point = pc.find_substring(text, ".")
-            places = pc.subtract(pc.subtract(pc.utf8_length(text), point), 1)
-            columns[f"{col}_places"] = pc.if_else(pc.less(point, 0), 0, places)
         columns["record_count"] = pa.array(np.ones(len(table), dtype=np.int64))
         self._parts.append(_group(pa.table(columns)))
         self._rows += len(self._parts[-1])

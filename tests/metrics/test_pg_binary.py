@@ -120,6 +120,9 @@ def test_rows_come_in_the_order_asked_with_fixed_width_columns_first(db):
 SPELLINGS = [
     "0", "-0.00", "1.50", "5.", "-.5", "+5", ".5", "10000", "9999.9999", "0.000000000001",
     "-9200000.123456789012", "1E-7", "1.50E+2", "-2.5e3", "123456789012345678",
+    "1.81E-8", "2.6041666667E-4", "5e+2", "-1.0E-6", "922337203685477580.8",
+    "-12345678901234567890123.123456789012", "99999999999999999999999999.999999999999",
+    " 7 ",
 ]  # fmt: skip
 
 
@@ -129,11 +132,13 @@ def test_a_decimal_keeps_its_value_and_scale(db, text):
     assert copy_binary(table)[0][2] == text_of(text, "numeric")
 
 
-def decimals_under_a_million() -> st.SearchStrategy[Decimal]:
-    """Up to 12 decimal places: every column of them fits the binary path's 64 bits."""
+def decimals() -> st.SearchStrategy[Decimal]:
+    """Up to 12 decimal places and 24 digits: a column of them may need 64 or 128 bits."""
     return st.integers(0, 12).flatmap(
-        lambda places: st.integers(-(10 ** (6 + places)), 10 ** (6 + places)).map(
-            lambda unscaled: Decimal(unscaled).scaleb(-places)
+        lambda places: st.integers(0, 12).flatmap(
+            lambda whole: st.integers(-(10 ** (whole + places)), 10 ** (whole + places)).map(
+                lambda unscaled: Decimal(unscaled).scaleb(-places)
+            )
         )
     )
 
@@ -143,7 +148,7 @@ def decimals_under_a_million() -> st.SearchStrategy[Decimal]:
 )
 @given(
     st.lists(
-        st.tuples(decimals_under_a_million(), st.sampled_from(["f", "e", "str"])),
+        st.tuples(decimals(), st.sampled_from(["f", "e", "str"])),
         min_size=1,
         max_size=8,
     )
@@ -158,7 +163,7 @@ def test_any_decimal_column_stores_as_its_text(db, numbers):
 @pytest.mark.parametrize(
     ("values", "kind"),
     [
-        (pa.array(["922337203685477580.8"]), "numeric"),  # over 64 bits at its scale
+        (pa.array(["123456789012345678901234567.123456789012"]), "numeric"),  # 39 digits
         (pa.array(["0.12345678901234567"]), "numeric"),  # 17 places
         (pa.array(["NaN"]), "numeric"),
         (pa.array(["12abc"]), "numeric"),
@@ -220,7 +225,7 @@ def test_an_import_stores_the_same_rows_by_binary_and_by_csv(db, tmp_path, monke
 
 def test_a_chunk_binary_cannot_write_goes_by_csv(db, tmp_path, monkeypatch):
     path = tmp_path / "big.csv"
-    big = "922337203685477580.123456"  # more than 64 bits at 6 places
+    big = "0.12345678901234567"  # 17 decimal places
     path.write_text(
         FOCUS + f"acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,"
         f"2026-10-01T01:00:00Z,{big},{big},,,OpenAI,Model API,r,,gpt-4o,0\n"

@@ -92,3 +92,20 @@ def test_more_than_twelve_places_are_rolled_up_from_the_ledger(db, teams, tmp_pa
     assert rows == from_ledger()
     if connection.vendor == "postgresql":
         assert rows[0][7] == "2.50000000000001"
+
+
+def test_amounts_in_exponent_notation_roll_up_from_the_chunks_to_the_digit(db, teams, tmp_path):
+    # AWS CUR writes small amounts so: PostgreSQL's scale of 1.81E-8 is 10, of 2.50E+1 is 0
+    lines = [
+        line("2025-06-01", cost="1.81E-8"),
+        line("2025-06-01", cost="2.50E+1"),
+        line("2025-06-01", cost="-1.0E-6", team=""),
+        line("2025-06-02", cost="3.5e-3", gpu="1E-2", model="llama-3-70b"),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        import_lines(tmp_path, lines)
+    rows = rollup_rows()
+    assert rows == from_ledger()
+    assert grouped_from_ledger(queries) == (connection.vendor != "postgresql")
+    billed = {(r[0] != "None", r[1]): r[7] for r in rows}
+    assert billed[(True, "2025-06-01")] == "25.0000000181"

@@ -32,7 +32,7 @@ import pandas as pd
 
 from metrics.ledger.sources.base import IngestError
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 50_000
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 # Bytes of text per Arrow table: bounds memory by the chunk, not by the file.
