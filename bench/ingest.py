@@ -6,6 +6,7 @@ One command per case of issue #14 (PostgreSQL unless --sqlite):
     python bench/ingest.py --rows 1000000 --ai              # generate_usage --format focus file
     python bench/ingest.py --rows 10000000 --no-baseline    # peak RSS of a 10M-row import
     python bench/ingest.py --rows 1000000 --sqlite          # the embedded default
+    python bench/ingest.py --rows 500000 --cur              # AWS CUR sample, repeated
 
 Prints the baseline (a plain COPY of the same file into an all-text table without indexes),
 the import, their ratio (lower is better; target <= 2x), rows per second (target >= 150k/s),
@@ -68,6 +69,22 @@ def bench_file(rows: int, *, ai: bool) -> Path:
     return path
 
 
+def cur_file(rows: int) -> Path:
+    """The real AWS CUR sample of ../shared/data/billing, its records repeated to `rows`."""
+    sample = ROOT.parent / "shared" / "data" / "billing" / "aws_cur_v1_sample_focus_converters.csv"
+    if not sample.exists():
+        raise SystemExit(f"{sample} is missing: --cur needs ../shared beside the checkout")
+    path = ROOT / "var" / "bench" / f"cur_{rows}.csv"
+    if not path.exists():
+        header, *records = sample.read_text(encoding="utf-8").splitlines()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            out.write(header + "\n")
+            for i in range(rows):
+                out.write(records[i % len(records)] + "\n")
+    return path
+
+
 def _generate(command: list[str], target: Path) -> None:
     started = time.perf_counter()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
@@ -87,11 +104,16 @@ def main() -> None:
     parser.add_argument("--ai", action="store_true", help="a generate_usage --format focus file")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--file", type=Path, help="a billing file to import instead")
+    parser.add_argument(
+        "--cur",
+        action="store_true",
+        help="the AWS CUR sample of ../shared repeated to --rows rows (the pandas reader)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain COPY")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/bench_ingest")
     args = parser.parse_args()
 
-    data = args.file or bench_file(args.rows, ai=args.ai)
+    data = args.file or (cur_file(args.rows) if args.cur else bench_file(args.rows, ai=args.ai))
     print(f"file: {data} ({data.stat().st_size / 1e6:,.0f} MB); {load()}")
 
     if args.sqlite:
