@@ -251,3 +251,45 @@ def test_only_csv_reader_reads_csv():
             ):
                 offenders.append(f"{path.name}:{node.lineno}: import csv")
     assert offenders == []
+
+
+def _both_readers(path: Path, usecols: list[str] | None = None) -> tuple[list, pd.DataFrame]:
+    from metrics.ledger.sources.csv_reader import read_csv_chunks
+
+    fast = list(read_csv_chunks(path, usecols))
+    slow = pd.concat(list(read_csv_chunks(path, usecols, fast=False)))
+    return fast, slow
+
+
+def test_the_arrow_reader_gives_the_frames_pandas_gives(tmp_path):
+    path = tmp_path / "cur.csv"
+    path.write_text(
+        '\ufeffb,a, c \n1,"x, y",\n2,"",z\n3,é,  padded  \n4,"say ""hi""",NULL\n',
+        encoding="utf-8",
+    )
+    from metrics.ledger.sources import csv_reader
+
+    for usecols in (None, ["a", " c "]):
+        fast, slow = _both_readers(path, usecols)
+        frame = pd.concat(fast)
+        pd.testing.assert_frame_equal(frame, slow)
+        assert list(frame.index) == [2, 3, 4, 5]
+        # ...and it was Arrow's reader, not the handover to pandas
+        arrow = pd.concat(list(csv_reader._arrow_chunks(path, usecols)))
+        pd.testing.assert_frame_equal(arrow, slow)
+
+
+def test_arrow_hands_over_to_pandas_at_the_first_record_it_did_not_give(tmp_path, monkeypatch):
+    from metrics.ledger.sources import csv_reader
+
+    monkeypatch.setattr(csv_reader, "ARROW_BLOCK_BYTES", 64)  # small chunks
+    monkeypatch.setattr(csv_reader, "ARROW_READ_BYTES", 128)
+    lines = [f"r{i},{i}" for i in range(60)]
+    lines[45] = 'r45,"two\nlines"'  # Arrow's reader stops here; pandas reads it
+    path = tmp_path / "late.csv"
+    path.write_text("name,value\n" + "\n".join(lines) + "\n")
+    fast, slow = _both_readers(path)
+    assert len(fast) > 3  # several chunks came from Arrow before the handover
+    frame = pd.concat(fast)
+    pd.testing.assert_frame_equal(frame, slow)  # nothing lost, nothing doubled
+    assert frame.loc[47, "value"] == "two\nlines"

@@ -6,8 +6,9 @@ same errors:
 - `sniff_header(head)`: the column names in the text the detector has already read;
 - `csv_header(path)`: the header row as written, or an IngestError (empty file, not UTF-8,
   a semicolon/tab/pipe file, unreadable gzip);
-- `read_csv_chunks(path, usecols)`: pandas text frames of CHUNK_ROWS rows whose index is the
-  line number; every quirk, and the exact line of a malformed record;
+- `read_csv_chunks(path, usecols)`: pandas text frames whose index is the line number, parsed
+  by Arrow, or by pandas (CHUNK_ROWS rows) from the first record Arrow does not take: every
+  quirk, and the exact line of a malformed record;
 - `read_csv_tables(path, header, columns)`: the fast path, Arrow tables of about
   ARROW_BLOCK_BYTES of text; what Arrow cannot take (a quoted newline, a ragged row) raises
   ReparseSlowly and the import starts again with the pandas reader.
@@ -102,9 +103,53 @@ def csv_header(path: Path) -> list[str]:
     return header
 
 
-def read_csv_chunks(path: Path, usecols: list[str] | None = None) -> Iterator[pd.DataFrame]:
+def read_csv_chunks(
+    path: Path, usecols: list[str] | None = None, *, fast: bool = True
+) -> Iterator[pd.DataFrame]:
     """Text chunks (every value a str, a missing field "") of a CSV or gzip CSV, `usecols`
-    only (None: all); each chunk's index is its source line numbers."""
+    only (None: all), in the file's column order; each chunk's index is its line numbers.
+
+    `fast`: Arrow's reader parses, pandas only wraps its columns (the pandas reader took half
+    of a CUR import's parse). What Arrow does not take (a quoted newline, a ragged row, bad
+    UTF-8) hands over to the pandas reader at the first record not yet given, which reads
+    such files as before and names the line of a malformed record."""
+    from metrics.ledger.sources.arrow import ReparseSlowly
+
+    given = 0
+    if fast:
+        try:
+            for frame in _arrow_chunks(path, usecols):
+                given += len(frame)
+                yield frame
+            return
+        except ReparseSlowly:
+            pass
+    for frame in _pandas_chunks(path, usecols):
+        if given >= len(frame):
+            given -= len(frame)
+            continue
+        yield frame.iloc[given:] if given else frame
+        given = 0
+
+
+def _arrow_chunks(path: Path, usecols: list[str] | None) -> Iterator[pd.DataFrame]:
+    from metrics.ledger.sources.arrow import ReparseSlowly
+
+    header = csv_header(path)
+    if len(set(header)) != len(header):
+        raise ReparseSlowly("duplicate column names")  # pandas renames them (a, a.1)
+    wanted = set(header if usecols is None else usecols)
+    columns = [name for name in header if name in wanted]
+    text = pd.StringDtype(na_value=float("nan"))
+    for first_line, table in read_csv_tables(
+        path, header, columns, block_bytes=ARROW_BLOCK_BYTES, strip_names=False
+    ):
+        frame = table.to_pandas(types_mapper=lambda _: text)
+        frame.index = pd.RangeIndex(first_line, first_line + len(frame))
+        yield frame
+
+
+def _pandas_chunks(path: Path, usecols: list[str] | None) -> Iterator[pd.DataFrame]:
     file = str(path)
     gz = is_gzip(path)
     next_line = 2
@@ -142,13 +187,18 @@ def read_csv_chunks(path: Path, usecols: list[str] | None = None) -> Iterator[pd
 
 
 def read_csv_tables(
-    path: Path, header: list[str], columns: list[str], *, block_bytes: int = ARROW_BLOCK_BYTES
+    path: Path,
+    header: list[str],
+    columns: list[str],
+    *,
+    block_bytes: int = ARROW_BLOCK_BYTES,
+    strip_names: bool = True,
 ) -> Iterator[tuple[int, Any]]:
     """(line of the first row, pyarrow Table) for blocks of about `block_bytes` of text.
 
     `header` is `csv_header(path)`; `columns` the raw names to keep. Every value is text (no
-    nulls); the table's column names are stripped. Raises ReparseSlowly for anything the
-    Arrow reader cannot take.
+    nulls); the table's column names are stripped unless `strip_names` is False. Raises
+    ReparseSlowly for anything the Arrow reader cannot take.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -169,9 +219,9 @@ def read_csv_tables(
         )
         first_line = 2
         for batches in _gathered(reader, block_bytes):
-            table = pa.Table.from_batches(batches).rename_columns(
-                [c.strip() for c in batches[0].schema.names]
-            )
+            table = pa.Table.from_batches(batches)
+            if strip_names:
+                table = table.rename_columns([c.strip() for c in batches[0].schema.names])
             yield first_line, table
             first_line += table.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:

@@ -164,7 +164,7 @@ def _parse_pandas(path: Path) -> Iterator[pd.DataFrame]:
         chunks = _parquet_chunks(path)
     else:
         csv_header(path)  # the header checks every CSV source gets (empty, delimiter, UTF-8)
-        chunks = read_csv_chunks(path)
+        chunks = read_csv_chunks(path, fast=False)  # the fallback of the Arrow reader
     first_line = 2  # the header is line 1
     for raw in chunks:
         raw.columns = [str(c).strip() for c in raw.columns]
