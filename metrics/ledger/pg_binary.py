@@ -28,8 +28,11 @@ TRAILER = struct.pack(">h", -1)
 _EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix microseconds
 _EPOCH_DAYS = 10_957  # the same day in days since 1970-01-01
 _INTS = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8"}
-_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 NUMERIC_POS, NUMERIC_NEG = 0x0000, 0x4000
+# The bytes of decimal text without an exponent (`-12.50`, `+5`): its scale is what follows
+# the point.
+_PLAIN_BYTES = np.zeros(256, dtype=bool)
+_PLAIN_BYTES[list(b"0123456789.-+")] = True
 # Decimal places the binary path writes (a number with more goes by CSV; money has 12).
 MAX_PLACES = 16
 
@@ -210,17 +213,10 @@ def _numerics(values: pa.Array) -> Field:
         raise Unsupported(str(values.type))
     texts = pc.fill_null(values, "0")
     try:
-        scale = display_scales(texts)
-        places = int(scale.max()) if len(scale) else 0
-        if places > MAX_PLACES:
-            raise Unsupported("too many decimal places")
-        exact = pc.cast(texts, pa.decimal128(38, _round_up(places)))
+        scale, places, exact = _read_decimals(texts)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        texts = _rewrite_plain(texts)  # ` 5 `, `5e+0001`: spellings Arrow does not read
-        scale = display_scales(texts)
-        places = int(scale.max()) if len(scale) else 0
-        try:
-            exact = pc.cast(texts, pa.decimal128(38, _round_up(places)))
+        try:  # ` 5 `, `5e+0001`: spellings Arrow does not read, once more through Decimal
+            scale, places, exact = _read_decimals(_rewrite_plain(texts))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise Unsupported("decimal text") from exc  # the server names it in the CSV path
     words = np.frombuffer(exact.buffers()[1], dtype=np.uint64)
@@ -231,11 +227,21 @@ def _numerics(values: pa.Array) -> Field:
     while len(groups_lsb) < fraction_groups + 1:  # at least one group before the point
         groups_lsb.append(np.zeros(len(texts), dtype=np.int64))
     groups = len(groups_lsb)
-    digits = np.stack(groups_lsb[::-1], axis=1) if groups else np.zeros((len(texts), 0))
+    digits = np.stack(groups_lsb[::-1], axis=1)
     sign = np.where(negative, NUMERIC_NEG, NUMERIC_POS)
     # weight: base-10000 digits before the point, minus one
     items: list[_Item] = [(">i2", groups), (">i2", groups - fraction_groups - 1), (">i2", sign)]
     return _fixed(values, [*items, (">i2", scale), (">i2", digits)])
+
+
+def _read_decimals(texts: pa.Array) -> tuple[np.ndarray, int, pa.Array]:
+    """(each row's display scale, the largest, the values as decimal128 at that scale rounded
+    up to a whole base-10000 group). Raises ArrowInvalid on text Arrow cannot read."""
+    scale = display_scales(texts)
+    places = int(scale.max()) if len(scale) else 0
+    if places > MAX_PLACES:
+        raise Unsupported("too many decimal places")
+    return scale, places, pc.cast(texts, pa.decimal128(38, _round_up(places)))
 
 
 def display_scales(texts: pa.Array) -> np.ndarray:
@@ -245,7 +251,7 @@ def display_scales(texts: pa.Array) -> np.ndarray:
     point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
     end = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
     exponent = np.zeros(len(texts), dtype=np.int64)
-    if not _only(texts, b"0123456789.-+"):
+    if not _only(texts, _PLAIN_BYTES):
         upper = pc.find_substring(texts, "E").to_numpy(zero_copy_only=False)
         lower = pc.find_substring(texts, "e").to_numpy(zero_copy_only=False)
         marker = np.maximum(upper, lower).astype(np.int64)
@@ -292,20 +298,18 @@ def _base_10000(low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
-def _only(texts: pa.Array, allowed: bytes) -> bool:
-    """Whether every byte of the values of `texts` is one of `allowed`."""
+def _only(texts: pa.Array, allowed: np.ndarray) -> bool:
+    """Whether every byte of the values of `texts` is one `allowed` (a 256-entry mask)."""
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset :][: len(texts) + 1]
     if not len(texts):
         return True
     data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    table = np.zeros(256, dtype=bool)
-    table[list(allowed)] = True
-    return bool(table[data].all())
+    return bool(allowed[data].all())
 
 
 def _rewrite_plain(texts: pa.Array) -> pa.Array:
-    """Other spellings PostgreSQL reads (`1E-7`, `+5`, `.5`, ` 5 `) as `-?digits[.digits]` of
-    the same value and scale; Unsupported if one is not a finite number."""
+    """Spellings PostgreSQL reads and Arrow does not (` 5 `, `5e+0001`) as `-?digits[.digits]`
+    of the same value and scale; Unsupported if one is not a finite number."""
     rewritten: list[str] = []
     for text in texts.to_pylist():
         try:
