@@ -564,8 +564,14 @@ DIMENSION_WORDS: dict[str, Dimension] = {
 }
 _DIM = r"(" + "|".join(sorted(DIMENSION_WORDS, key=len, reverse=True)) + r")"
 
-# KPI phrases, most specific first; each consumed from the text when found.
+# KPI phrases, most specific first; each consumed from the text when found. Carbon comes
+# first: "carbon per 1k tokens" asks for carbon, not for the cost the bare "per 1k tokens" names.
 KPI_PATTERNS: list[tuple[str, str]] = [
+    (
+        "carbon",
+        r"\bcarbon(?:\s+(?:footprint|emissions?|intensity|density))?\b|\bco2e?\b"
+        r"|\bemissions?\b|\bfootprint\b|\bghg\b",
+    ),
     ("cost_per_gpu_hour", r"\b(?:cost|price|spend) per gpu[- ]?hours?\b"),
     ("cold_start", r"\b(?:gpu\s+)?cold[- ]?starts?(?:\s+(?:cost|costs|spend|waste))?\b"),
     ("gpu_hours", r"\bgpu[- ]?(?:hours?|hrs?|time|usage)\b|\bhours? of gpu\b"),
@@ -585,11 +591,6 @@ KPI_PATTERNS: list[tuple[str, str]] = [
         "cache_hit_ratio",
         r"\b(?:prompt\s+)?cache\s+hit\s+(?:rate|ratio|percentage|share)s?\b|\bcache hits?\b"
         r"|\bcache (?:rate|ratio|usage)\b|\bcaching (?:rate|ratio)\b",
-    ),
-    (
-        "carbon",
-        r"\bcarbon(?:\s+(?:footprint|emissions?|intensity|density))?\b|\bco2e?\b"
-        r"|\bemissions?\b|\bfootprint\b|\bghg\b",
     ),
 ]
 

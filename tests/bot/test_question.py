@@ -425,3 +425,17 @@ def test_real_model_names_from_billing_files():
     )
     assert q.is_clear and q.models == ("Claude 3.5 Sonnet", "nova")
     assert parse_question("spend on gpt-4o", today=TODAY, vocabulary=vocab).models == ("gpt-4o",)
+
+
+@pytest.mark.parametrize(
+    "text,kpi",
+    [
+        ("carbon per 1k tokens last month", "carbon"),  # was answered as cost per 1k tokens
+        ("co2 per 1000 tokens this week", "carbon"),
+        ("emissions per thousand tokens", "carbon"),
+        ("cost per 1k tokens last month", "cost_per_1k_tokens"),
+        ("what does a request cost per 1k tokens", "cost_per_1k_tokens"),
+    ],
+)
+def test_carbon_per_tokens_asks_for_carbon_not_cost(text, kpi):
+    assert ask(text).kpi == kpi
