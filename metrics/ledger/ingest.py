@@ -24,6 +24,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import re
 import shutil
 import threading
 import time
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import partial
 from pathlib import Path
 from queue import Full, Queue
@@ -46,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from metrics.economics.pricing.repricing import (
@@ -61,6 +62,7 @@ from metrics.ledger.names import application_names_store
 from metrics.ledger.rollups import RollupSums, rebuild_rollups
 from metrics.ledger.sources import registry
 from metrics.ledger.sources.arrow import (
+    EXACT,
     ReparseSlowly,
     encode,
     exact_sum,
@@ -431,7 +433,12 @@ def _load(
                 scope_key = (scope, entry[scope]) if scope else None
                 account_key = (entry["billing_account_id"], entry["billing_period_start"])
                 keys[(*account_key, scope_key)].update(entry["day_distinct"])
-            _accumulate(table, totals, per_team, unallocated)
+            try:
+                _accumulate(table, totals, per_team, unallocated)
+            except ArithmeticError as exc:  # `1e999999999`: a total past 1,000 digits
+                raise IngestError(
+                    name, 0, "-", "an amount is out of range (its total has over 1,000 digits)"
+                ) from exc
             app_names.update(_application_names(table))
             unpriced[0] = unpriced[0] or may_need_pricing(table)
             if sums is not None:
@@ -457,7 +464,10 @@ def _load(
         for payload in chunks:
             timings["wait_for_chunks"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            write_chunk(payload)
+            try:
+                write_chunk(payload)
+            except DataError as exc:  # a value the database refuses: the file's row and column
+                raise _refused(exc, payload, name) from exc
             rows += payload.rows
             timings["store"] += time.perf_counter() - clock
             if progress:
@@ -646,13 +656,14 @@ def _accumulate(
     table = table.select(["billing_currency", "billed_cost", "effective_cost", "team_id"])
     currency = table.column("billing_currency")
     found = pc.unique(currency).to_pylist()
-    for cur in found:
-        part = table if len(found) == 1 else table.filter(pc.equal(currency, cur))
-        for col in ("billed_cost", "effective_cost"):
-            totals[str(cur)][col] += exact_sum(part.column(col))
-        open_rows = part.filter(pc.is_null(part.column("team_id")))
-        if len(open_rows):
-            unallocated[str(cur)] += exact_sum(open_rows.column("effective_cost"))
+    with localcontext(EXACT):  # totals past 28 digits stay exact (or raise Inexact)
+        for cur in found:
+            part = table if len(found) == 1 else table.filter(pc.equal(currency, cur))
+            for col in ("billed_cost", "effective_cost"):
+                totals[str(cur)][col] += exact_sum(part.column(col))
+            open_rows = part.filter(pc.is_null(part.column("team_id")))
+            if len(open_rows):
+                unallocated[str(cur)] += exact_sum(open_rows.column("effective_cost"))
     counts = pc.value_counts(table.column("team_id"))
     for team_id, count in zip(
         counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
@@ -748,6 +759,25 @@ class _Payload:
     rows: int
     data: Any  # PostgreSQL: a COPY body (binary or CSV); SQLite: tuples for executemany
     binary: bool = False
+    lines: list[int] = field(default_factory=list)  # source line of each row, as written
+
+
+_COPY_CONTEXT = re.compile(r"line (\d+), column (\w+)")
+
+
+def _refused(exc: DataError, payload: _Payload, name: str) -> IngestError:
+    """The file, line and column of a value the database refused in a COPY (PostgreSQL names
+    the row of the chunk as written and the column; `payload.lines` maps it to the file)."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    found = _COPY_CONTEXT.search(getattr(diag, "context", None) or "")
+    line, column = 0, "-"
+    if found:
+        row = int(found.group(1)) - 1
+        line = payload.lines[row] if 0 <= row < len(payload.lines) else 0
+        column = found.group(2)
+    reason = getattr(diag, "message_primary", None) or str(exc).splitlines()[0]
+    return IngestError(name, line, column, f"the database refused the value: {reason}")
 
 
 def _writer() -> tuple[Callable[[pa.Table], _Payload], Callable[[_Payload], None]]:
@@ -838,10 +868,11 @@ def _encode_postgres(table: pa.Table, *, pg_types: dict[str, str]) -> _Payload:
     empty string and a missing value becomes NULL."""
     order = pc.sort_indices(table, sort_keys=INDEX_ORDER)
     frame = _db_table(table, None)
+    lines = table.column("source_line").take(order).to_pylist()
     encoded = pg_binary.encode_rows(frame, pg_types, order=order)
     if encoded is not None:
         columns, body = encoded
-        return _Payload(columns, len(frame), body, binary=True)
+        return _Payload(columns, len(frame), body, binary=True, lines=lines)
     table = table.take(order)
     frame = _db_table(table, "%Y-%m-%d %H:%M:%S+00")
     sink = pa.BufferOutputStream()
@@ -852,13 +883,13 @@ def _encode_postgres(table: pa.Table, *, pg_types: dict[str, str]) -> _Payload:
             include_header=False, quoting_style="all_valid", batch_size=65536
         ),
     )
-    return _Payload(frame.column_names, len(frame), sink.getvalue())
+    return _Payload(frame.column_names, len(frame), sink.getvalue(), lines=lines)
 
 
 def _copy_postgres(payload: _Payload) -> None:
     cols = ", ".join(payload.columns)
     form = "binary" if payload.binary else "csv"
-    with connection.cursor() as cur:
+    with connection.wrap_database_errors, connection.cursor() as cur:  # DataError: _refused
         raw = cur.cursor  # psycopg 3
         with raw.copy(f"COPY metrics_costrecord ({cols}) FROM STDIN (FORMAT {form})") as copy:
             if payload.binary:

@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics.ledger.sources.arrow import as_decimal128
+
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 _EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix microseconds
@@ -241,7 +243,7 @@ def _read_decimals(texts: pa.Array) -> tuple[np.ndarray, int, pa.Array]:
     places = int(scale.max()) if len(scale) else 0
     if places > MAX_PLACES:
         raise Unsupported("too many decimal places")
-    return scale, places, pc.cast(texts, pa.decimal128(38, _round_up(places)))
+    return scale, places, as_decimal128(texts, pa.decimal128(38, _round_up(places)))
 
 
 def display_scales(texts: pa.Array) -> np.ndarray:

@@ -24,6 +24,7 @@ from django.db import connection
 
 from metrics.economics.carbon import carbon_fill_rollups
 from metrics.ledger.pg_binary import display_scales
+from metrics.ledger.sources.arrow import as_decimal128
 from metrics.models import DailyCost
 
 DAYS_PER_STATEMENT = 200
@@ -84,7 +85,7 @@ class RollupSums:
                 self._give_up()
                 return
             try:  # `12.50`, `1.81E-8` (AWS writes small amounts so)
-                columns[col] = pc.cast(text, _SUM_TYPE)
+                columns[col] = as_decimal128(text, _SUM_TYPE)
                 # The scale PostgreSQL gives the text (its SUM keeps the largest).
                 columns[f"{col}_places"] = pa.array(display_scales(text))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # over 12 places, ` 5 `

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from metrics.ledger import ingest, pg_binary
 from metrics.ledger.ingest import billing_import
+from metrics.ledger.sources.base import IngestError
+from metrics.models import CostRecord
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="binary COPY: PostgreSQL only"
@@ -251,3 +253,35 @@ def test_a_plain_file_goes_by_binary(db, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "_copy_postgres", lambda p: forms.append(p.binary) or copy(p))
     billing_import(path)
     assert forms == [True]
+
+
+def test_a_long_run_of_digits_is_stored_exactly_not_as_arrows_wrong_number(db, tmp_path):
+    # pyarrow reads '9' * 400 as decimal128 -1 without an error: such text goes by CSV
+    big = "9" * 400
+    path = tmp_path / "long.csv"
+    path.write_text(
+        FOCUS + f"acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,"
+        f"2026-10-01T01:00:00Z,{big},{big},,,OpenAI,Model API,r,,gpt-4o,0\n"
+    )
+    result = billing_import(path)
+    with connection.cursor() as cur:
+        cur.execute("SELECT billed_cost::text FROM metrics_costrecord")
+        assert cur.fetchone()[0] == big
+        cur.execute("SELECT SUM(billed_cost)::text FROM metrics_dailycost")
+        assert cur.fetchone()[0] == big
+    assert result.summary["totals"]["USD"]["billed_cost"] == big
+
+
+def test_a_value_the_database_refuses_names_the_files_line_and_column(db, tmp_path):
+    rows = [
+        f"acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-0{d}T00:00:00Z,"
+        f"2026-10-0{d}T01:00:00Z,1,1,{listed},,OpenAI,Model API,r,,gpt-4o,0"
+        for d, listed in ((3, "1"), (1, "2"), (2, "1e-99999"))  # written in (day, team) order
+    ]
+    path = tmp_path / "tiny.csv"
+    path.write_text(FOCUS + "\n".join(rows) + "\n")
+    with pytest.raises(IngestError) as raised:
+        billing_import(path)
+    assert (raised.value.row, raised.value.column) == (4, "list_cost")
+    assert "overflows numeric format" in str(raised.value)
+    assert not CostRecord.objects.exists()

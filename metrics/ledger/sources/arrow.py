@@ -10,7 +10,16 @@ places) adds it up exactly.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +36,11 @@ from metrics.ledger.sources.base import (
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 SUM_TYPE = pa.decimal128(38, 12)
+# Exact decimal arithmetic for money sums: up to 1,000 digits, any exponent; anything that
+# would round raises Inexact (an ArithmeticError) instead of giving a rounded total.
+EXACT = Context(
+    prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, InvalidOperation, Overflow]
+)
 
 
 class ReparseSlowly(Exception):
@@ -83,29 +97,44 @@ def to_ledger_table(chunk: pd.DataFrame | pa.Table) -> pa.Table:
     return with_warnings(table, list(chunk.attrs.get("warnings", [])))
 
 
+# Characters of decimal text Arrow is trusted to read: 38 digits, a sign and a point. pyarrow
+# 26 reads a much longer run of digits without an error, as a wrong number ('9' * 400 -> -1).
+DECIMAL_TEXT_MAX = 40
+
+
+def as_decimal128(values: pa.Array | pa.ChunkedArray, dtype: pa.DataType) -> pa.Array:
+    """Decimal text as `dtype` (decimal128); ArrowInvalid when Arrow cannot read it exactly
+    (the callers then take their exact fallback: Python Decimal, the ledger, or CSV)."""
+    longest = pc.max(pc.binary_length(values)).as_py()
+    if longest is not None and longest > DECIMAL_TEXT_MAX:
+        raise pa.ArrowInvalid(f"decimal text of {longest} characters")
+    return pc.cast(values, dtype)
+
+
 def exact_sum(values: pa.Array | pa.ChunkedArray) -> Decimal:
     """Exact sum of decimal text (nulls skipped)."""
     try:
-        total = pc.sum(pc.cast(values, SUM_TYPE)).as_py()
+        total = pc.sum(as_decimal128(values, SUM_TYPE)).as_py()
         return Decimal(0) if total is None else total
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         counts = pc.value_counts(pc.drop_null(values))
-        return sum(
-            (
-                Decimal(v) * n
-                for v, n in zip(
-                    counts.field("values").to_pylist(),
-                    counts.field("counts").to_pylist(),
-                    strict=True,
-                )
-            ),
-            Decimal(0),
-        )
+        with localcontext(EXACT):
+            return sum(
+                (
+                    Decimal(v) * n
+                    for v, n in zip(
+                        counts.field("values").to_pylist(),
+                        counts.field("counts").to_pylist(),
+                        strict=True,
+                    )
+                ),
+                Decimal(0),
+            )
 
 
 def plain(value: Decimal) -> str:
     """A Decimal as plain text without trailing zeros ("4", "12.5")."""
-    text = f"{value.normalize():f}"
+    text = f"{value.normalize(EXACT):f}"  # the default context would round past 28 digits
     return text
 
 
