@@ -111,7 +111,8 @@ def test_credential_verifies_with_an_independent_implementation(certified, share
         number = 0
         for char in text:
             number = number * 58 + alphabet.index(char)
-        return number.to_bytes((number.bit_length() + 7) // 8, "big")
+        zeros = len(text) - len(text.lstrip("1"))  # each leading '1' is a zero byte
+        return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
     document = copy.deepcopy(certified.document)
     proof = document.pop("proof")
