@@ -97,17 +97,19 @@ def to_ledger_table(chunk: pd.DataFrame | pa.Table) -> pa.Table:
     return with_warnings(table, list(chunk.attrs.get("warnings", [])))
 
 
-# Characters of decimal text Arrow is trusted to read: 38 digits, a sign and a point. pyarrow
-# 26 reads a much longer run of digits without an error, as a wrong number ('9' * 400 -> -1).
-DECIMAL_TEXT_MAX = 40
+# Digits of decimal text Arrow is trusted to read: decimal128 holds 38. pyarrow 26 reads 39 or
+# more digits without an error, as a wrong number ('9' * 39 -> a negative one; '9' * 400 -> -1).
+DECIMAL_DIGITS_MAX = 38
 
 
 def as_decimal128(values: pa.Array | pa.ChunkedArray, dtype: pa.DataType) -> pa.Array:
     """Decimal text as `dtype` (decimal128); ArrowInvalid when Arrow cannot read it exactly
     (the callers then take their exact fallback: Python Decimal, the ledger, or CSV)."""
     longest = pc.max(pc.binary_length(values)).as_py()
-    if longest is not None and longest > DECIMAL_TEXT_MAX:
-        raise pa.ArrowInvalid(f"decimal text of {longest} characters")
+    if longest is not None and longest > DECIMAL_DIGITS_MAX:  # then count the digits
+        digits = pc.max(pc.count_substring_regex(values, "[0-9]")).as_py()
+        if digits > DECIMAL_DIGITS_MAX:
+            raise pa.ArrowInvalid(f"decimal text of {digits} digits")
     return pc.cast(values, dtype)
 
 
