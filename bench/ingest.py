@@ -7,6 +7,7 @@ One command per case of issue #14 (PostgreSQL unless --sqlite):
     python bench/ingest.py --rows 10000000 --no-baseline    # peak RSS of a 10M-row import
     python bench/ingest.py --rows 1000000 --sqlite          # the embedded default
     python bench/ingest.py --rows 500000 --cur              # AWS CUR sample, repeated
+    python bench/ingest.py --rows 1000000 --repeat 3        # three runs and their median
 
 Prints the baseline (a plain COPY of the same file into an all-text table without indexes),
 the import, their ratio (lower is better; target <= 2x), rows per second (target >= 150k/s),
@@ -16,7 +17,10 @@ the same columns (SQLite has no COPY). The machine's load is printed too: compar
 one run, not seconds across runs.
 
 Files are generated once under var/bench/ and reused. Each run starts from a fresh database
-(PostgreSQL: --pg-url, dropped and created; SQLite: var/bench/ingest.sqlite3).
+(PostgreSQL: --pg-url, dropped and created; SQLite: var/bench/ingest.sqlite3), and on
+PostgreSQL each measured step starts after a CHECKPOINT, so neither pays for writing out the
+pages and WAL of the step before it. These machines vary by 20% from one minute to the next:
+--repeat N runs baseline and import N times and prints the median.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import csv
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,35 +115,74 @@ def main() -> None:
         help="the AWS CUR sample of ../shared repeated to --rows rows (the pandas reader)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain COPY")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs, each on a fresh database: baseline then import (prints each and the median)",
+    )
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/bench_ingest")
     args = parser.parse_args()
 
     data = args.file or (cur_file(args.rows) if args.cur else bench_file(args.rows, ai=args.ai))
     print(f"file: {data} ({data.stat().st_size / 1e6:,.0f} MB); {load()}")
-
-    if args.sqlite:
-        db = ROOT / "var" / "bench" / "ingest.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    else:
-        import psycopg
-
-        base, name = args.pg_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = args.pg_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    # A fresh media folder: every run pays for keeping its copy of the source file, as a
-    # first import does (a copy kept by an earlier run would be skipped).
-    media = Path(tempfile.mkdtemp(prefix="media-", dir=ROOT / "var" / "bench"))
-    os.environ["MEDIA_ROOT"] = str(media)
     # The 10M-row file (3.4 GB) is over the default upload limit (INGEST_MAX_FILE_BYTES, 2 GiB):
     # the benchmark measures the import, not the limit, so it raises it for its own file.
     size = data.stat().st_size
     if size > int(os.environ.get("INGEST_MAX_FILE_BYTES", 2 * 1024**3)):
         os.environ["INGEST_MAX_FILE_BYTES"] = str(size)
+    # A fresh media folder, emptied after each run: every run pays for keeping its copy of the
+    # source file, as a first import does (a copy kept by an earlier run would be skipped).
+    media = Path(tempfile.mkdtemp(prefix="media-", dir=ROOT / "var" / "bench"))
+    os.environ["MEDIA_ROOT"] = str(media)
+    ratios = []
+    imports = []
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"--- run {run} of {args.repeat}")
+        try:
+            baseline, ours = one_run(args, data)
+        finally:
+            shutil.rmtree(media, ignore_errors=True)
+        media.mkdir()
+        imports.append(ours)
+        if baseline is not None:
+            ratios.append(ours / baseline)
+    if args.repeat > 1:
+        rows = args.rows
+        print(
+            f"=== median of {args.repeat} runs: import {statistics.median(imports):.2f}s, "
+            f"{rows / statistics.median(imports):,.0f} rows/s"
+            + (f", ratio {statistics.median(ratios):.2f}x" if ratios else "")
+            + f" (ratios: {', '.join(f'{r:.2f}x' for r in ratios)})"
+        )
+
+
+def fresh_database(args: argparse.Namespace) -> None:
+    """An empty database for one run (PostgreSQL: dropped and created; SQLite: a new file)."""
+    if "django.db" in sys.modules:  # a later run: let go of the database to drop it
+        from django.db import connections
+
+        connections.close_all()
+    if args.sqlite:
+        db = ROOT / "var" / "bench" / "ingest.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+        return
+    import psycopg
+
+    base, name = args.pg_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = args.pg_url
+
+
+def one_run(args: argparse.Namespace, data: Path) -> tuple[float | None, float]:
+    """Baseline then import on a fresh database; prints both. (baseline, import) seconds."""
+    fresh_database(args)
     import django
 
     django.setup()
@@ -148,7 +192,9 @@ def main() -> None:
     from metrics.ledger.ingest import billing_import
 
     call_command("migrate", verbosity=0)
+    settle()
     baseline = None if args.no_baseline else plain_copy(data)
+    settle()
 
     started = time.perf_counter()
     result = billing_import(data)
@@ -162,7 +208,6 @@ def main() -> None:
     print(f"import_billing (parse, validate, allocate, store, rollups): {ours:.2f}s")
     if baseline is not None:
         print(f"ratio import/baseline: {ours / baseline:.2f}x")
-    shutil.rmtree(media, ignore_errors=True)
     print(f"throughput: {rows / ours:,.0f} rows/s")
     print(f"peak RSS: {peak_mb:,.0f} MB")
     seconds = result.summary["seconds"]
@@ -171,6 +216,23 @@ def main() -> None:
         "  (parse, allocate_and_sum and encode run in the read-ahead thread, overlapping "
         "store; total is the wall time)"
     )
+    return baseline, ours
+
+
+def settle() -> None:
+    """Start a measured step with no checkpoint pending (PostgreSQL): without it the import
+    pays for writing out the baseline's 345 MB of pages and WAL (max_wal_size is 1 GB here),
+    and the baseline for the migrations'. Needs a superuser or pg_checkpoint."""
+    from django.db import DatabaseError
+    from django.db import connection as conn
+
+    if conn.vendor != "postgresql":
+        return
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CHECKPOINT")
+    except DatabaseError as exc:
+        print(f"no CHECKPOINT between the steps ({exc}): the import may pay the baseline's")
 
 
 def plain_copy(data: Path) -> float:
