@@ -21,6 +21,7 @@ from decimal import (
     localcontext,
 )
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -140,6 +141,117 @@ def plain(value: Decimal) -> str:
     return text
 
 
+def byte_set(chars: bytes | range) -> np.ndarray:
+    """A 256-entry mask of the bytes `chars`, for `only_bytes` and `edges_clear`."""
+    mask = np.zeros(256, dtype=bool)
+    mask[list(chars)] = True
+    return mask
+
+
+def _text_buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of the chunk's values, relative to the first; the bytes they cover)."""
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset :][: len(chunk) + 1]
+    base = int(offsets[0]) if len(offsets) else 0
+    end = int(offsets[-1]) if len(offsets) else 0
+    data = chunk.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[base:end] if data is not None else np.zeros(0, "u1")
+    return offsets - base, raw
+
+
+def _text_chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if any(not pa.types.is_string(c.type) for c in chunks):
+        raise TypeError(f"text expected, not {values.type}")
+    return chunks
+
+
+def only_bytes(values: pa.Array | pa.ChunkedArray, allowed: np.ndarray) -> bool:
+    """Whether every byte of every value of `values` (string) is one of `allowed` (a
+    `byte_set`). One pass over the data buffers: no per-value kernel."""
+    for chunk in _text_chunks(values):
+        _, raw = _text_buffers(chunk)
+        if len(raw) and not allowed[raw].all():
+            return False
+    return True
+
+
+def plain_decimals(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value is plain decimal text: digits with at most one point and at least
+    one digit, a minus sign only first (`12`, `-0.5`, `.5`, `3.`); no NULL, blank, exponent or
+    plus sign. What `^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$` accepts, narrowed
+    to the common case, checked on the bytes: as many minus signs as values that begin with
+    one, as many points as values that hold one."""
+    for chunk in _text_chunks(values):
+        if chunk.null_count:
+            return False
+        offsets, raw = _text_buffers(chunk)
+        if not len(chunk):
+            continue
+        # bytes 45-57 but 47: '-', '.', '0'-'9'
+        if not ((raw - np.uint8(45)) <= 12).all() or (raw == 47).any():
+            return False
+        lengths = np.diff(offsets)
+        if lengths.min() == 0:
+            return False
+        minus = raw[offsets[:-1]] == 45
+        point = pc.find_substring(chunk, ".").to_numpy(zero_copy_only=False) >= 0
+        if np.count_nonzero(raw == 45) != np.count_nonzero(minus):
+            return False
+        if np.count_nonzero(raw == 46) != np.count_nonzero(point):
+            return False
+        if (lengths - minus - point).min() < 1:  # `-`, `.`, `-.`
+            return False
+    return True
+
+
+def empty_strings(n: int) -> pa.Array:
+    """`n` empty strings, without building them one by one (all offsets 0)."""
+    offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int32))
+    return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(b""))
+
+
+def shortest(values: pa.Array | pa.ChunkedArray) -> int | None:
+    """The length in bytes of the shortest non-null value (None when there is none)."""
+    found = pc.min(pc.binary_length(values)).as_py()
+    return None if found is None else int(found)
+
+
+# Bytes that may change a text value when it is trimmed or un-guarded, at its first or last
+# byte: ASCII controls and space, the quote the CSV export guard adds, and any non-ASCII byte
+# (Unicode whitespace; conservative: such a value only goes the longer way).
+EDGE_BYTES = byte_set(range(0, 33))
+EDGE_BYTES[ord("'")] = True
+EDGE_BYTES[0x80:] = True
+
+
+def unchanged_text(values: pa.Array | pa.ChunkedArray, words: list[str]) -> bool:
+    """Whether trimming whitespace, removing the export guard and blanking the null `words`
+    would leave every value of `values` as it is: no NULL, no value begins or ends with a
+    byte of EDGE_BYTES, none equals one of `words`. Bytewise over the buffers (a few ns a
+    value): cheaper than transforming each distinct value and taking them back."""
+    sizes = [len(w.encode()) for w in words if w]
+    lookup = pa.array([w for w in words if w], pa.string())
+    for chunk in _text_chunks(values):
+        if chunk.null_count:
+            return False
+        offsets, raw = _text_buffers(chunk)
+        lengths = np.diff(offsets)
+        if len(lengths) and lengths.min() == 0:
+            filled = lengths > 0
+            firsts, lasts = offsets[:-1][filled], offsets[1:][filled] - 1
+        else:
+            firsts, lasts = offsets[:-1], offsets[1:] - 1
+        if EDGE_BYTES[raw[firsts]].any() or EDGE_BYTES[raw[lasts]].any():
+            return False
+        if sizes:
+            candidates = np.isin(lengths, sizes)
+            if candidates.any():
+                found = pc.is_in(chunk.filter(pa.array(candidates)), value_set=lookup)
+                if pc.any(found).as_py():
+                    return False
+    return True
+
+
 def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     """Dictionary-encode one array (distinct values once, indices per row)."""
     if isinstance(values, pa.ChunkedArray):
@@ -155,11 +267,17 @@ __all__ = [
     "LEDGER_SCHEMA",
     "TEXT_COLUMNS",
     "ReparseSlowly",
+    "byte_set",
+    "empty_strings",
     "encode",
     "exact_sum",
     "nullish",
+    "only_bytes",
     "plain",
+    "plain_decimals",
+    "shortest",
     "to_ledger_table",
+    "unchanged_text",
     "warnings_of",
     "with_warnings",
 ]

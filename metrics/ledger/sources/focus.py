@@ -346,6 +346,16 @@ def _parse_arrow(path: Path) -> Iterator[Any]:
         raise ReparseSlowly(str(exc)) from exc
 
 
+def _all_digits(values: Any) -> bool:
+    """Whether every value is a non-empty run of ASCII digits (what `^\\d+$` accepts)."""
+    from metrics.ledger.sources.arrow import byte_set, only_bytes, shortest
+
+    if values.null_count or not only_bytes(values, byte_set(b"0123456789")):
+        return False
+    least = shortest(values)
+    return least is None or least > 0
+
+
 def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
     """A batch of FOCUS text columns -> the ledger table; a batch with anything unusual
     (dollar amounts, other date formats, missing billing periods or currency, bad values)
@@ -354,7 +364,16 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from metrics.ledger.sources.arrow import LEDGER_SCHEMA, UTC_TS, encode, nullish, to_ledger_table
+    from metrics.ledger.sources.arrow import (
+        LEDGER_SCHEMA,
+        UTC_TS,
+        empty_strings,
+        encode,
+        nullish,
+        plain_decimals,
+        to_ledger_table,
+        unchanged_text,
+    )
 
     n = table.num_rows
     names = set(table.column_names)
@@ -372,12 +391,18 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
             continue
         values = table.column(focus_col)
         if focus_col in MONEY:  # (blanks around a number: the pandas path strips them)
+            if plain_decimals(values):  # the common case, without a per-value regex
+                out[col] = values
+                continue
             empty = nullish(values, _MONEY_NULLS)
             good = pc.or_(empty, pc.match_substring_regex(values, _DECIMAL_RE))
             if not pc.all(good).as_py() or (focus_col == "BilledCost" and pc.any(empty).as_py()):
                 return slow()
             out[col] = pc.if_else(empty, pa.scalar(None, pa.string()), values)
         elif focus_col in INTEGERS:
+            if _all_digits(values):  # the common case, without a per-value regex
+                out[col] = pc.cast(values, pa.int64())
+                continue
             empty = nullish(values, NULLS)
             good = pc.or_(empty, pc.match_substring_regex(values, r"^\d+$"))
             if not pc.all(good).as_py():
@@ -408,6 +433,9 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
                     return slow()
             out[col] = kept
         else:  # text: trimmed and NULL-cleaned once per distinct value
+            if unchanged_text(values, NULLS):
+                out[col] = values  # nothing to trim, clean or un-guard (checked bytewise)
+                continue
             encoded = encode(values)
             words = pc.utf8_trim_whitespace(encoded.dictionary)
             words = pc.if_else(nullish(words, NULLS), "", words)
@@ -458,7 +486,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         elif field.name in ("gpu_hours",):
             arrays.append(pa.repeat(pa.scalar("0", pa.string()), n))
         elif field.name in TEXT_COLUMNS_SET:
-            arrays.append(pa.repeat(pa.scalar("", pa.string()), n))
+            arrays.append(empty_strings(n))
         else:
             arrays.append(pa.nulls(n, field.type))
     if "gpu_hours" in out:
