@@ -333,7 +333,7 @@ class CostRecord(models.Model):
     cache_write_tokens = models.BigIntegerField(default=0, db_default=0)
     output_tokens = models.BigIntegerField(default=0, db_default=0)
     model_requests = models.BigIntegerField(default=0, db_default=0)
-    gpu_hours = ExactDecimalField(default=0)
+    gpu_hours = ExactDecimalField(default=0, db_default=0)
     application_key = models.CharField(max_length=300, blank=True, db_default="")
     cost_source = models.CharField(
         max_length=16,

@@ -91,6 +91,11 @@ DEFAULTED_INT = {
     for c, f in _FIELDS.items()
     if f.get_internal_type() == "BigIntegerField" and f.has_db_default()
 }
+DEFAULTED_DECIMAL = {
+    c
+    for c, f in _FIELDS.items()
+    if f.get_internal_type() == "ExactDecimalField" and f.has_db_default()
+}
 NULLABLE = {c for c, f in _FIELDS.items() if f.null}
 # What the queries after the load filter and group on (replacement, pricing, rollups).
 ANALYZED_COLUMNS = [
@@ -818,6 +823,8 @@ def _db_table(table: pa.Table, time_format: str | None) -> pa.Table:
             continue
         if col in DEFAULTED_INT and pc.all(pc.equal(values, 0)).as_py() is not False:
             continue
+        if col in DEFAULTED_DECIMAL and pc.all(pc.equal(values, "0")).as_py() is not False:
+            continue  # `0` exactly: the default's scale too (`0.00` is sent as it is)
         if time_format and pa.types.is_timestamp(values.type):
             values = _time_text(values, time_format)
         keep.append(col)

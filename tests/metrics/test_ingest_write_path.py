@@ -93,3 +93,37 @@ def test_ledger_ids_come_a_thousand_at_a_time(db):
             "pg_get_serial_sequence('metrics_costrecord', 'id')::regclass"
         )
         assert cur.fetchone() == (1000,)
+
+
+GPU_HEADER = (
+    "BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,"
+    "ChargePeriodEnd,BilledCost,ProviderName,x_GpuHours"
+)
+
+
+@pytest.mark.parametrize(
+    ("hours", "sent"),
+    [(["0", "0"], False), (["0", "2.5"], True), (["0.00", "0"], True)],
+    ids=["all-zero", "some-hours", "zero-with-places"],
+)
+def test_gpu_hours_are_left_to_the_default_only_when_all_are_exactly_zero(
+    db, tmp_path, monkeypatch, hours, sent
+):
+    from metrics.ledger import ingest
+
+    rows = [
+        f"acct,USD,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,2026-10-0{d}T00:00:00Z,"
+        f"2026-10-0{d}T01:00:00Z,1,OpenCost,{h}"
+        for d, h in zip((1, 2), hours, strict=True)
+    ]
+    path = tmp_path / "gpu.csv"
+    path.write_text(GPU_HEADER + "\n" + "\n".join(rows) + "\n")
+    columns: list[list[str]] = []
+    table = ingest._db_table
+    monkeypatch.setattr(
+        ingest, "_db_table", lambda *a: columns.append(table(*a).column_names) or table(*a)
+    )
+    billing_import(path)
+    assert ("gpu_hours" in columns[0]) is sent
+    stored = sorted(str(v) for v in CostRecord.objects.values_list("gpu_hours", flat=True))
+    assert stored == sorted(str(Decimal(h)) for h in hours)
