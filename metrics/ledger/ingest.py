@@ -63,9 +63,9 @@ from metrics.ledger.rollups import RollupSums, rebuild_rollups
 from metrics.ledger.sources import registry
 from metrics.ledger.sources.arrow import (
     EXACT,
+    ChunkDecimals,
     ReparseSlowly,
     encode,
-    exact_sum,
     plain,
     to_ledger_table,
     warnings_of,
@@ -433,13 +433,14 @@ def _load(
                 .append_column("day", day)
                 .append_column("batch_id", pa.array(np.full(len(table), batch.pk, dtype=np.int64)))
             )
+            money = ChunkDecimals(table)  # each amount column read once, for all below
             found = table.group_by(group_by).aggregate([("day", "distinct")]).to_pylist()
             for entry in found:
                 scope_key = (scope, entry[scope]) if scope else None
                 account_key = (entry["billing_account_id"], entry["billing_period_start"])
                 keys[(*account_key, scope_key)].update(entry["day_distinct"])
             try:
-                _accumulate(table, totals, per_team, unallocated)
+                _accumulate(table, money, totals, per_team, unallocated)
             except ArithmeticError as exc:  # `1e999999999`: a total past 1,000 digits
                 raise IngestError(
                     name, 0, "-", "an amount is out of range (its total has over 1,000 digits)"
@@ -447,14 +448,14 @@ def _load(
             app_names.update(_application_names(table))
             unpriced[0] = unpriced[0] or may_need_pricing(table)
             if sums is not None:
-                sums.add(table)
+                sums.add(table, money)
             lo = pc.min(table.column("charge_period_start")).as_py()
             hi = pc.max(table.column("charge_period_end")).as_py()
             period[0] = lo if period[0] is None or lo < period[0] else period[0]
             period[1] = hi if period[1] is None or hi > period[1] else period[1]
             timings["allocate_and_sum"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            payload = encode_chunk(table)
+            payload = encode_chunk(table, money)
             timings["encode"] += time.perf_counter() - clock
             yield payload
             clock = time.perf_counter()
@@ -654,21 +655,22 @@ def _allocate(allocator: Allocator, table: pa.Table) -> pa.Array:
 
 def _accumulate(
     table: pa.Table,
+    money: ChunkDecimals,
     totals: dict[str, dict[str, Decimal]],
     per_team: dict[int | None, int],
     unallocated: dict[str, Decimal],
 ) -> None:
-    table = table.select(["billing_currency", "billed_cost", "effective_cost", "team_id"])
     currency = table.column("billing_currency")
     found = pc.unique(currency).to_pylist()
+    open_rows = pc.is_null(table.column("team_id"))
     with localcontext(EXACT):  # totals past 28 digits stay exact (or raise Inexact)
         for cur in found:
-            part = table if len(found) == 1 else table.filter(pc.equal(currency, cur))
+            mask = None if len(found) == 1 else pc.equal(currency, cur)
             for col in ("billed_cost", "effective_cost"):
-                totals[str(cur)][col] += exact_sum(part.column(col))
-            open_rows = part.filter(pc.is_null(part.column("team_id")))
-            if len(open_rows):
-                unallocated[str(cur)] += exact_sum(open_rows.column("effective_cost"))
+                totals[str(cur)][col] += money.total(col, mask)
+            unowned = open_rows if mask is None else pc.and_(mask, open_rows)
+            if pc.any(unowned).as_py():
+                unallocated[str(cur)] += money.total("effective_cost", unowned)
     counts = pc.value_counts(table.column("team_id"))
     for team_id, count in zip(
         counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
@@ -785,7 +787,7 @@ def _refused(exc: DataError, payload: _Payload, name: str) -> IngestError:
     return IngestError(name, line, column, f"the database refused the value: {reason}")
 
 
-def _writer() -> tuple[Callable[[pa.Table], _Payload], Callable[[_Payload], None]]:
+def _writer() -> tuple[Callable[[pa.Table, ChunkDecimals], _Payload], Callable[[_Payload], None]]:
     """(encode, write): encode runs in the read-ahead thread, write on the connection."""
     if connection.vendor == "postgresql":
         pg_types = _pg_types()
@@ -845,7 +847,7 @@ def _time_text(values: pa.ChunkedArray, time_format: str) -> pa.Array:
 INDEX_ORDER = [("day", "ascending"), ("team_id", "ascending")]
 
 
-def _encode_sqlite(table: pa.Table) -> _Payload:
+def _encode_sqlite(table: pa.Table, money: ChunkDecimals | None = None) -> _Payload:
     table = table.take(pc.sort_indices(table, sort_keys=INDEX_ORDER))  # see INDEX_ORDER
     frame = _db_table(table, "%Y-%m-%d %H:%M:%S")  # Django's SQLite form
     columns = []
@@ -869,14 +871,17 @@ def _insert_sqlite(payload: _Payload) -> None:
         raw.close()
 
 
-def _encode_postgres(table: pa.Table, *, pg_types: dict[str, str]) -> _Payload:
+def _encode_postgres(
+    table: pa.Table, money: ChunkDecimals | None = None, *, pg_types: dict[str, str]
+) -> _Payload:
     """The chunk as a binary COPY body (see pg_binary), or as CSV when a column cannot be
     written in binary: every valid value quoted, NULL unquoted, so an empty string stays an
     empty string and a missing value becomes NULL."""
     order = pc.sort_indices(table, sort_keys=INDEX_ORDER)
     frame = _db_table(table, None)
     lines = table.column("source_line").take(order).to_pylist()
-    encoded = pg_binary.encode_rows(frame, pg_types, order=order)
+    decimals = money.of if money is not None else None
+    encoded = pg_binary.encode_rows(frame, pg_types, order=order, decimals=decimals)
     if encoded is not None:
         columns, body = encoded
         return _Payload(columns, len(frame), body, binary=True, lines=lines)

@@ -16,14 +16,16 @@ more than 16 decimal places or 38 digits, an integer out of its column's range) 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metrics.ledger.sources.arrow import as_decimal128
+from metrics.ledger.sources.arrow import as_decimal128, display_scales
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
@@ -31,10 +33,6 @@ _EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, PostgreSQL's epoch, in 
 _EPOCH_DAYS = 10_957  # the same day in days since 1970-01-01
 _INTS = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8"}
 NUMERIC_POS, NUMERIC_NEG = 0x0000, 0x4000
-# The bytes of decimal text without an exponent (`-12.50`, `+5`): its scale is what follows
-# the point.
-_PLAIN_BYTES = np.zeros(256, dtype=bool)
-_PLAIN_BYTES[list(b"0123456789.-+")] = True
 # Decimal places the binary path writes (a number with more goes by CSV; money has 12).
 MAX_PLACES = 16
 
@@ -52,18 +50,32 @@ class Field:
     data: pa.Array | None = None
 
 
+Decimals = Callable[[str], tuple[pa.Array, np.ndarray]]
+
+
 def encode_rows(
-    table: pa.Table, pg_types: dict[str, str], *, order: pa.Array | None = None
+    table: pa.Table,
+    pg_types: dict[str, str],
+    *,
+    order: pa.Array | None = None,
+    decimals: Decimals | None = None,
 ) -> tuple[list[str], pa.Buffer] | None:
     """(columns, COPY body without header and trailer) of `table`'s rows, in `order` (row
     indices) if given; None when a column cannot be written in binary. `pg_types` maps each
     column to its PostgreSQL type (`format_type`: 'numeric', 'character varying(200)', ...).
+    `decimals`, if given, reads a numeric column of `table` as SUM_TYPE with its display
+    scales (`ChunkDecimals.of`), or raises ArrowInvalid: read once for the sums and here.
 
     The columns come back reordered, fixed-width ones first: their bytes and the next
     column's length are one numpy block per row, so the rows are joined from few arrays."""
     try:
         fields = {
-            name: encode_field(table.column(name), pg_types[name]) for name in table.column_names
+            name: encode_field(
+                table.column(name),
+                pg_types[name],
+                read=partial(decimals, name) if decimals else None,
+            )
+            for name in table.column_names
         }
     except Unsupported:
         return None
@@ -101,8 +113,14 @@ def _block(heads: list[np.ndarray]) -> pa.Array:
     )
 
 
-def encode_field(values: pa.Array | pa.ChunkedArray, pg_type: str) -> Field:
-    """Each value of `values` as a binary COPY field for a column of `pg_type`."""
+def encode_field(
+    values: pa.Array | pa.ChunkedArray,
+    pg_type: str,
+    *,
+    read: Callable[[], tuple[pa.Array, np.ndarray]] | None = None,
+) -> Field:
+    """Each value of `values` as a binary COPY field for a column of `pg_type` (`read`: the
+    numeric column already read, see `encode_rows`)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     kind = pg_type.split("(")[0].strip()
@@ -113,7 +131,7 @@ def encode_field(values: pa.Array | pa.ChunkedArray, pg_type: str) -> Field:
     if kind == "date":
         return _dates(values)
     if kind == "numeric":
-        return _numerics(values)
+        return _numerics(values, read)
     if kind in ("text", "character varying", "json"):
         return _texts(values)
     if kind == "jsonb":
@@ -202,7 +220,9 @@ def _texts(values: pa.Array, version: bytes = b"") -> Field:
     return Field(_big_endian(lengths, ">i4"), data)
 
 
-def _numerics(values: pa.Array) -> Field:
+def _numerics(
+    values: pa.Array, read: Callable[[], tuple[pa.Array, np.ndarray]] | None = None
+) -> Field:
     """numeric's binary form: ndigits, weight, sign, dscale (int16 each), then base-10000
     digits. Every row of a chunk gets the same digit groups (zero groups included), which the
     server strips when it stores the value, as it does for text input.
@@ -215,7 +235,7 @@ def _numerics(values: pa.Array) -> Field:
         raise Unsupported(str(values.type))
     texts = pc.fill_null(values, "0")
     try:
-        scale, places, exact = _read_decimals(texts)
+        scale, places, exact = _read_decimals(texts, read)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         try:  # ` 5 `, `5e+0001`: spellings Arrow does not read, once more through Decimal
             scale, places, exact = _read_decimals(_rewrite_plain(texts))
@@ -236,35 +256,31 @@ def _numerics(values: pa.Array) -> Field:
     return _fixed(values, [*items, (">i2", scale), (">i2", digits)])
 
 
-def _read_decimals(texts: pa.Array) -> tuple[np.ndarray, int, pa.Array]:
+def _read_decimals(
+    texts: pa.Array, read: Callable[[], tuple[pa.Array, np.ndarray]] | None = None
+) -> tuple[np.ndarray, int, pa.Array]:
     """(each row's display scale, the largest, the values as decimal128 at that scale rounded
-    up to a whole base-10000 group). Raises ArrowInvalid on text Arrow cannot read."""
+    up to a whole base-10000 group, NULLs as 0). Raises ArrowInvalid on text Arrow cannot read.
+    With `read` (the column already read as SUM_TYPE), the text is not parsed again: values
+    of up to 12 places are rescaled exactly (a value with more raises there, and the text is
+    read here)."""
+    dtype = pa.decimal128(38, 0)
+    if read is not None:
+        try:
+            summed, scale = read()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # over 12 places, or a spelling Arrow does not read: from the text below
+        else:
+            places = int(scale.max()) if len(scale) else 0
+            dtype = pa.decimal128(38, _round_up(places))
+            exact = summed if dtype == summed.type else pc.cast(summed, dtype)
+            return scale, places, pc.fill_null(exact, pa.scalar(0, dtype))
     scale = display_scales(texts)
     places = int(scale.max()) if len(scale) else 0
     if places > MAX_PLACES:
         raise Unsupported("too many decimal places")
-    return scale, places, as_decimal128(texts, pa.decimal128(38, _round_up(places)))
-
-
-def display_scales(texts: pa.Array) -> np.ndarray:
-    """PostgreSQL's display scale of each decimal text: digits after the point (before any
-    exponent), less the exponent, at least 0. Raises ArrowInvalid on an exponent that is not
-    a number."""
-    point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
-    end = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
-    exponent = np.zeros(len(texts), dtype=np.int64)
-    if not _only(texts, _PLAIN_BYTES):
-        upper = pc.find_substring(texts, "E").to_numpy(zero_copy_only=False)
-        lower = pc.find_substring(texts, "e").to_numpy(zero_copy_only=False)
-        marker = np.maximum(upper, lower).astype(np.int64)
-        if (marker >= 0).any():
-            parts = pc.split_pattern_regex(texts, "[eE]", max_splits=1)
-            has = pc.greater(pc.list_value_length(parts), 1)
-            tail = pc.list_element(pc.if_else(has, parts, pa.scalar(["", "0"], parts.type)), 1)
-            exponent = pc.cast(pc.utf8_ltrim(tail, "+"), pa.int64()).to_numpy(zero_copy_only=False)
-            end = np.where(marker >= 0, marker, end)
-            point = np.where(point < end, point, -1)
-    return np.maximum(np.where(point >= 0, end - point - 1, 0) - exponent, 0)
+    dtype = pa.decimal128(38, _round_up(places))
+    return scale, places, as_decimal128(texts, dtype)
 
 
 def _magnitude(
@@ -298,15 +314,6 @@ def _base_10000(low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
             limbs[i], remainder = np.divmod(current, np.uint64(10_000))
         groups.append(remainder.astype(np.int64))
     return groups
-
-
-def _only(texts: pa.Array, allowed: np.ndarray) -> bool:
-    """Whether every byte of the values of `texts` is one `allowed` (a 256-entry mask)."""
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset :][: len(texts) + 1]
-    if not len(texts):
-        return True
-    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return bool(allowed[data].all())
 
 
 def _rewrite_plain(texts: pa.Array) -> pa.Array:

@@ -23,8 +23,7 @@ import pyarrow.compute as pc
 from django.db import connection
 
 from metrics.economics.carbon import carbon_fill_rollups
-from metrics.ledger.pg_binary import display_scales
-from metrics.ledger.sources.arrow import as_decimal128
+from metrics.ledger.sources.arrow import ChunkDecimals
 from metrics.models import DailyCost
 
 DAYS_PER_STATEMENT = 200
@@ -52,7 +51,6 @@ INSERT_COLUMNS = (
     "effective_cost, gpu_hours, input_tokens, cached_input_tokens, cache_write_tokens, "
     "output_tokens, model_requests, record_count"
 )
-_SUM_TYPE = pa.decimal128(38, 12)
 _EXACT = Context(prec=80)
 
 
@@ -68,9 +66,11 @@ class RollupSums:
         self._parts: list[pa.Table] = []
         self._rows = 0
 
-    def add(self, table: pa.Table) -> None:
+    def add(self, table: pa.Table, money: ChunkDecimals | None = None) -> None:
+        """Add a chunk's rows (`money`: its amount columns already read, if they are)."""
         if not self.usable:
             return
+        money = money or ChunkDecimals(table)
         columns: dict[str, pa.ChunkedArray | pa.Array] = {}
         for col in GROUP_COLUMNS:
             values = table.column(col)
@@ -78,16 +78,13 @@ class RollupSums:
         for col in INT_SUMS:
             columns[col] = pc.fill_null(table.column(col), 0)
         for col in MONEY_SUMS:
-            text = table.column(col)
-            if isinstance(text, pa.ChunkedArray):
-                text = text.combine_chunks()
-            if text.null_count:
+            if table.column(col).null_count:
                 self._give_up()
                 return
             try:  # `12.50`, `1.81E-8` (AWS writes small amounts so)
-                columns[col] = as_decimal128(text, _SUM_TYPE)
                 # The scale PostgreSQL gives the text (its SUM keeps the largest).
-                columns[f"{col}_places"] = pa.array(display_scales(text))
+                columns[col], places = money.of(col)
+                columns[f"{col}_places"] = pa.array(places)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # over 12 places, ` 5 `
                 self._give_up()
                 return

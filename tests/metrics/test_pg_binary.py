@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from metrics.ledger import ingest, pg_binary
 from metrics.ledger.ingest import billing_import
+from metrics.ledger.sources.arrow import ChunkDecimals
 from metrics.ledger.sources.base import IngestError
 from metrics.models import CostRecord
 
@@ -290,3 +291,47 @@ def test_a_value_the_database_refuses_names_the_files_line_and_column(db, tmp_pa
     assert (raised.value.row, raised.value.column) == (4, "list_cost")
     assert "overflows numeric format" in str(raised.value)
     assert not CostRecord.objects.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(decimals(), st.sampled_from(["f", "e", "str"])).map(
+                lambda pair: {"f": "{:f}", "e": "{:e}", "str": "{}"}[pair[1]].format(pair[0])
+            ),
+            st.sampled_from([*SPELLINGS, "0.1234567890123", "1.2345678901234567", None]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_amounts_read_once_for_the_sums_encode_as_the_text_does(texts):
+    """The import reads each amount column once (ChunkDecimals) for its totals, its rollups
+    and the binary COPY: the COPY body must be the one the text alone gives."""
+    table = pa.table({"n": pa.array(texts, pa.string()), "m": pa.array(texts[::-1], pa.string())})
+    types = {"n": "numeric", "m": "numeric"}
+    shared = pg_binary.encode_rows(table, types, decimals=ChunkDecimals(table).of)
+    alone = pg_binary.encode_rows(table, types)
+    if alone is None:
+        assert shared is None
+    else:
+        assert shared is not None and shared[0] == alone[0]
+        assert bytes(shared[1]) == bytes(alone[1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(decimals(), st.none()), max_size=10), st.booleans())
+def test_chunk_totals_are_exact(numbers, high_places):
+    texts = [None if n is None else f"{n:f}" for n in numbers]
+    if high_places:
+        texts.append("0.0000000000001")  # 13 places: past SUM_TYPE, the exact fallback
+    table = pa.table({"c": pa.array(texts, pa.string())})
+    mask = pa.array([i % 2 == 0 for i in range(len(texts))], pa.bool_())
+    money = ChunkDecimals(table)
+    whole = sum((Decimal(t) for t in texts if t is not None), Decimal(0))
+    half = sum(
+        (Decimal(t) for i, t in enumerate(texts) if t is not None and i % 2 == 0), Decimal(0)
+    )
+    assert money.total("c") == whole
+    assert money.total("c", mask) == half

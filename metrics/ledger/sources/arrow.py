@@ -204,6 +204,70 @@ def plain_decimals(values: pa.Array | pa.ChunkedArray) -> bool:
     return True
 
 
+# The bytes of decimal text without an exponent (`-12.50`, `+5`): its scale is what follows
+# the point.
+_PLAIN_BYTES = byte_set(b"0123456789.-+")
+
+
+def display_scales(texts: pa.Array) -> np.ndarray:
+    """PostgreSQL's display scale of each decimal text: digits after the point (before any
+    exponent), less the exponent, at least 0. Raises ArrowInvalid on an exponent that is not
+    a number."""
+    point = pc.find_substring(texts, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    end = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    exponent = np.zeros(len(texts), dtype=np.int64)
+    if not only_bytes(texts, _PLAIN_BYTES):
+        upper = pc.find_substring(texts, "E").to_numpy(zero_copy_only=False)
+        lower = pc.find_substring(texts, "e").to_numpy(zero_copy_only=False)
+        marker = np.maximum(upper, lower).astype(np.int64)
+        if (marker >= 0).any():
+            parts = pc.split_pattern_regex(texts, "[eE]", max_splits=1)
+            has = pc.greater(pc.list_value_length(parts), 1)
+            tail = pc.list_element(pc.if_else(has, parts, pa.scalar(["", "0"], parts.type)), 1)
+            exponent = pc.cast(pc.utf8_ltrim(tail, "+"), pa.int64()).to_numpy(zero_copy_only=False)
+            end = np.where(marker >= 0, marker, end)
+            point = np.where(point < end, point, -1)
+    return np.maximum(np.where(point >= 0, end - point - 1, 0) - exponent, 0)
+
+
+class ChunkDecimals:
+    """The money columns of one chunk, each read once as SUM_TYPE with each value's display
+    scale (NULLs stay NULL; their scale is 0). The totals, the day rollups and the binary COPY
+    all need them, and each reading of the text costs a parse per value."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._found: dict[str, tuple[pa.Array, np.ndarray] | str] = {}
+
+    def of(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        """(the column as SUM_TYPE, the display scales). Raises ArrowInvalid where
+        `as_decimal128` does (over 12 places or 38 digits, text Arrow cannot read): each
+        caller then takes its own exact way."""
+        if column not in self._found:
+            text = self._table.column(column)
+            if isinstance(text, pa.ChunkedArray):
+                text = text.combine_chunks()
+            try:
+                scales = display_scales(pc.fill_null(text, "0"))
+                self._found[column] = (as_decimal128(text, SUM_TYPE), scales)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                self._found[column] = str(exc)
+        found = self._found[column]
+        if isinstance(found, str):
+            raise pa.ArrowInvalid(found)
+        return found
+
+    def total(self, column: str, mask: pa.Array | None = None) -> Decimal:
+        """Exact sum of the column (of the rows `mask` selects), NULLs skipped."""
+        try:
+            values, _ = self.of(column)
+        except pa.ArrowInvalid:
+            text = self._table.column(column)
+            return exact_sum(text if mask is None else text.filter(mask))
+        total = pc.sum(values if mask is None else values.filter(mask)).as_py()
+        return Decimal(0) if total is None else total
+
+
 def empty_strings(n: int) -> pa.Array:
     """`n` empty strings, without building them one by one (all offsets 0)."""
     offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int32))
@@ -266,8 +330,10 @@ def nullish(values: pa.Array, tokens: list[str]) -> pa.Array:
 __all__ = [
     "LEDGER_SCHEMA",
     "TEXT_COLUMNS",
+    "ChunkDecimals",
     "ReparseSlowly",
     "byte_set",
+    "display_scales",
     "empty_strings",
     "encode",
     "exact_sum",
