@@ -145,7 +145,8 @@ def main() -> None:
             baseline, ours = one_run(args, data)
         finally:
             shutil.rmtree(media, ignore_errors=True)
-        media.mkdir()
+        if run < args.repeat:
+            media.mkdir()
         imports.append(ours)
         if baseline is not None:
             ratios.append(ours / baseline)
