@@ -168,3 +168,37 @@ def test_the_arrow_path_gives_what_the_pandas_path_gives(tmp_path, rows):
 
     fast, slow = table(focus.parse(path)), table(focus.parse_fallback(path))
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_pandas_chunks_become_the_same_arrow_table_whatever_their_string_storage():
+    """to_ledger_table takes text columns as they are when they hold only text (pandas' string
+    dtype, or object columns of str and missing values) and converts value by value otherwise:
+    both give the text, with every kind of missing value as NULL."""
+    from decimal import Decimal
+
+    import numpy as np
+
+    from metrics.ledger.sources.base import INT_COLUMNS, LEDGER_COLUMNS, TIME_COLUMNS
+
+    n = 4
+    texts = [c for c in LEDGER_COLUMNS if c not in TIME_COLUMNS and c not in INT_COLUMNS]
+    texts.remove("source_line")
+    frame = pd.DataFrame(
+        {
+            col: pd.Series(pd.to_datetime(["2026-10-01T00:00:00Z"] * n, utc=True))
+            if col in TIME_COLUMNS
+            else pd.Series(np.arange(n, dtype="int64"))
+            if col not in texts
+            else pd.Series(["1.5", None, "", "x"], dtype=object)
+            for col in LEDGER_COLUMNS
+        }
+    )
+    expected = {col: ["1.5", None, "", "x"] for col in texts}
+    frame["billed_cost"] = pd.Series([Decimal("1.50"), np.nan, "2", pd.NA], dtype=object)
+    expected["billed_cost"] = ["1.50", None, "2", None]  # str() of each, NULL for each missing
+    frame["service_name"] = pd.Series(["a", np.nan, "b", None], dtype="str")  # Arrow-backed
+    expected["service_name"] = ["a", None, "b", None]
+    frame["region_id"] = pd.Series([np.nan, np.nan, np.nan, np.nan], dtype=object)
+    expected["region_id"] = [None, None, None, None]
+    table = to_ledger_table(frame)
+    assert {col: table.column(col).to_pylist() for col in texts} == expected

@@ -87,6 +87,8 @@ def to_ledger_table(chunk: pd.DataFrame | pa.Table) -> pa.Table:
             arrays.append(pc.cast(arr, UTC_TS))
         elif col == "source_line" or col in INT_COLUMNS:
             arrays.append(pa.array(values.to_numpy(dtype="int64")))
+        elif _only_str(values):  # str and missing values only: Arrow takes them as they are
+            arrays.append(pa.Array.from_pandas(values, type=pa.string()))
         elif col in MONEY_COLUMNS or col in JSON_COLUMNS:
             items = values.astype(object).where(values.notna(), None).tolist()
             arrays.append(
@@ -96,6 +98,18 @@ def to_ledger_table(chunk: pd.DataFrame | pa.Table) -> pa.Table:
             arrays.append(pa.Array.from_pandas(values.astype(object), type=pa.string()))
     table = pa.Table.from_arrays(arrays, schema=LEDGER_SCHEMA)
     return with_warnings(table, list(chunk.attrs.get("warnings", [])))
+
+
+def _only_str(values: pd.Series) -> bool:
+    """Whether a column holds only text and missing values, which Arrow takes as they are:
+    pandas' string dtype (Arrow-backed: no copy at all), or an object column of str, None and
+    NaN. Anything else needs a str() per value, or an object copy first."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return True
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
+        "string",
+        "empty",
+    )
 
 
 # Digits of decimal text Arrow is trusted to read: decimal128 holds 38. pyarrow 26 reads 39 or
