@@ -766,7 +766,8 @@ class _Payload:
     rows: int
     data: Any  # PostgreSQL: a COPY body (binary or CSV); SQLite: tuples for executemany
     binary: bool = False
-    lines: list[int] = field(default_factory=list)  # source line of each row, as written
+    # The source line of each row, as written (read only to name a row the database refuses).
+    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 _COPY_CONTEXT = re.compile(r"line (\d+), column (\w+)")
@@ -781,7 +782,7 @@ def _refused(exc: DataError, payload: _Payload, name: str) -> IngestError:
     line, column = 0, "-"
     if found:
         row = int(found.group(1)) - 1
-        line = payload.lines[row] if 0 <= row < len(payload.lines) else 0
+        line = int(payload.lines[row]) if 0 <= row < len(payload.lines) else 0
         column = found.group(2)
     reason = getattr(diag, "message_primary", None) or str(exc).splitlines()[0]
     return IngestError(name, line, column, f"the database refused the value: {reason}")
@@ -879,7 +880,7 @@ def _encode_postgres(
     empty string and a missing value becomes NULL."""
     order = pc.sort_indices(table, sort_keys=INDEX_ORDER)
     frame = _db_table(table, None)
-    lines = table.column("source_line").take(order).to_pylist()
+    lines = table.column("source_line").take(order).to_numpy()
     decimals = money.of if money is not None else None
     encoded = pg_binary.encode_rows(frame, pg_types, order=order, decimals=decimals)
     if encoded is not None:

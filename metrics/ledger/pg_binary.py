@@ -264,7 +264,6 @@ def _read_decimals(
     With `read` (the column already read as SUM_TYPE), the text is not parsed again: values
     of up to 12 places are rescaled exactly (a value with more raises there, and the text is
     read here)."""
-    dtype = pa.decimal128(38, 0)
     if read is not None:
         try:
             summed, scale = read()

@@ -22,6 +22,7 @@ from metrics.ledger.sources.arrow import (
     empty_strings,
     only_bytes,
     plain_decimals,
+    plain_integers,
     to_ledger_table,
     unchanged_text,
 )
@@ -202,3 +203,11 @@ def test_pandas_chunks_become_the_same_arrow_table_whatever_their_string_storage
     expected["region_id"] = [None, None, None, None]
     table = to_ledger_table(frame)
     assert {col: table.column(col).to_pylist() for col in texts} == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789 -+.a", max_size=4), max_size=8), st.integers(0, 8))
+def test_plain_integers_accepts_exactly_runs_of_digits(values, cut):
+    expected = all(re.fullmatch(r"[0-9]+", v) for v in values)
+    assert plain_integers(chunked(values, cut)) is expected
+    assert not plain_integers(pa.array(["1", None]))

@@ -156,7 +156,7 @@ def plain(value: Decimal) -> str:
 
 
 def byte_set(chars: bytes | range) -> np.ndarray:
-    """A 256-entry mask of the bytes `chars`, for `only_bytes` and `edges_clear`."""
+    """A 256-entry mask of the bytes `chars` (`only_bytes`, EDGE_BYTES)."""
     mask = np.zeros(256, dtype=bool)
     mask[list(chars)] = True
     return mask
@@ -214,6 +214,21 @@ def plain_decimals(values: pa.Array | pa.ChunkedArray) -> bool:
         if np.count_nonzero(raw == 46) != np.count_nonzero(point):
             return False
         if (lengths - minus - point).min() < 1:  # `-`, `.`, `-.`
+            return False
+    return True
+
+
+_DIGIT_BYTES = byte_set(b"0123456789")
+
+
+def plain_integers(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value is a non-empty run of ASCII digits (what `^\\d+$` accepts), with
+    no NULL: one pass over the bytes instead of a regex a value."""
+    for chunk in _text_chunks(values):
+        if chunk.null_count:
+            return False
+        offsets, raw = _text_buffers(chunk)
+        if len(chunk) and (np.diff(offsets).min() == 0 or not _DIGIT_BYTES[raw].all()):
             return False
     return True
 
@@ -288,12 +303,6 @@ def empty_strings(n: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(b""))
 
 
-def shortest(values: pa.Array | pa.ChunkedArray) -> int | None:
-    """The length in bytes of the shortest non-null value (None when there is none)."""
-    found = pc.min(pc.binary_length(values)).as_py()
-    return None if found is None else int(found)
-
-
 # Bytes that may change a text value when it is trimmed or un-guarded, at its first or last
 # byte: ASCII controls and space, the quote the CSV export guard adds, and any non-ASCII byte
 # (Unicode whitespace; conservative: such a value only goes the longer way).
@@ -355,7 +364,7 @@ __all__ = [
     "only_bytes",
     "plain",
     "plain_decimals",
-    "shortest",
+    "plain_integers",
     "to_ledger_table",
     "unchanged_text",
     "warnings_of",

@@ -346,16 +346,6 @@ def _parse_arrow(path: Path) -> Iterator[Any]:
         raise ReparseSlowly(str(exc)) from exc
 
 
-def _all_digits(values: Any) -> bool:
-    """Whether every value is a non-empty run of ASCII digits (what `^\\d+$` accepts)."""
-    from metrics.ledger.sources.arrow import byte_set, only_bytes, shortest
-
-    if values.null_count or not only_bytes(values, byte_set(b"0123456789")):
-        return False
-    least = shortest(values)
-    return least is None or least > 0
-
-
 def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
     """A batch of FOCUS text columns -> the ledger table; a batch with anything unusual
     (dollar amounts, other date formats, missing billing periods or currency, bad values)
@@ -371,6 +361,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
         encode,
         nullish,
         plain_decimals,
+        plain_integers,
         to_ledger_table,
         unchanged_text,
     )
@@ -400,7 +391,7 @@ def _normalize_arrow(table: Any, *, file: str, first_line: int) -> Any:
                 return slow()
             out[col] = pc.if_else(empty, pa.scalar(None, pa.string()), values)
         elif focus_col in INTEGERS:
-            if _all_digits(values):  # the common case, without a per-value regex
+            if plain_integers(values):  # the common case, without a per-value regex
                 out[col] = pc.cast(values, pa.int64())
                 continue
             empty = nullish(values, NULLS)
