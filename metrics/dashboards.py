@@ -26,6 +26,7 @@ import pandas as pd
 from metrics import queries
 from metrics.economics import forecast
 from metrics.models import Alert, Budget, Recommendation
+from metrics.money import round_to
 from metrics.queries import SpendQuery
 
 Stack = Literal["provider", "model"]
@@ -195,7 +196,7 @@ def _items(
     for (key, cur), amount in ordered:
         label = (names or {}).get(key) or key or empty
         share = float(amount / totals[cur]) if totals[cur] else 0.0
-        out.append(Item(key, label, cur, amount.quantize(Decimal("0.000001")), share))
+        out.append(Item(key, label, cur, round_to(amount, Decimal("0.000001")), share))
     return out
 
 

@@ -8,7 +8,7 @@ decimals and never go through this module.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 # Currencies shown by their symbol; every other one by its ISO code before the amount.
@@ -16,6 +16,14 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 MISSING = "n/a"
 
 Amount = Decimal | int | float | str
+# Wide enough for any total of the ledger's amounts (each below 10^18, 12 places): the default
+# context's 28 digits raise InvalidOperation on quantizing a total past 10^22 to 6 places.
+_WIDE = Context(prec=80, rounding=ROUND_HALF_EVEN)
+
+
+def round_to(value: Decimal, exponent: Decimal) -> Decimal:
+    """`value` rounded half-even to `exponent` (`Decimal("0.01")`), at any magnitude."""
+    return value.quantize(exponent, context=_WIDE)
 
 
 def format_money(amount: Amount | None, currency: str | None = None, *, unit: bool = False) -> str:
@@ -34,10 +42,10 @@ def format_money(amount: Amount | None, currency: str | None = None, *, unit: bo
         return MISSING
     if unit and value and abs(value) < 1:
         places = max(4, 1 - value.adjusted())
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        value = round_to(value, Decimal(1).scaleb(-places))
         digits = f"{abs(value):.{places}f}"
     else:
-        value = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+        value = round_to(value, CENT)
         digits = f"{abs(value):,.2f}"
     sign = "-" if value < 0 else ""
     if not currency:

@@ -27,6 +27,7 @@ from metrics.models import (
     DailyCost,
     Team,
 )
+from metrics.money import round_to
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -218,7 +219,7 @@ def _by(qs: QuerySet[DailyCost], dim: str, col: str, top: int) -> list[Breakdown
 
 
 def _money(value: Any) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.000001"))
+    return round_to(Decimal(value or 0), Decimal("0.000001"))
 
 
 def _totals(qs: QuerySet[DailyCost], col: str) -> dict[str, Decimal]:

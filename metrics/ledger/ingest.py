@@ -55,6 +55,7 @@ from metrics.economics.pricing.repricing import (
     may_need_pricing,
     reprice_rows,
 )
+from metrics.fields import MONEY_DIGITS, MONEY_PLACES
 from metrics.ledger import pg_binary
 from metrics.ledger.allocation import Allocator
 from metrics.ledger.locks import ledger_lock
@@ -70,7 +71,7 @@ from metrics.ledger.sources.arrow import (
     to_ledger_table,
     warnings_of,
 )
-from metrics.ledger.sources.base import IngestError
+from metrics.ledger.sources.base import MONEY_COLUMNS, IngestError
 from metrics.ledger.sources.limits import scan_file
 from metrics.models import CostRecord, ImportBatch, ImportJob, Team
 from metrics.money import format_money
@@ -434,6 +435,7 @@ def _load(
                 .append_column("batch_id", pa.array(np.full(len(table), batch.pk, dtype=np.int64)))
             )
             money = ChunkDecimals(table)  # each amount column read once, for all below
+            _check_magnitudes(table, money, name)
             found = table.group_by(group_by).aggregate([("day", "distinct")]).to_pylist()
             for entry in found:
                 scope_key = (scope, entry[scope]) if scope else None
@@ -651,6 +653,30 @@ def _allocate(allocator: Allocator, table: pa.Table) -> pa.Array:
     teams = allocator.allocate(frame)
     team_array = pa.Array.from_pandas(teams.astype("Int64"), type=pa.int64())
     return team_array.take(positions)
+
+
+# Amounts and quantities the ledger holds: MONEY_DIGITS digits, MONEY_PLACES of them after the
+# point, so at most 18 before it. Every reader of the ledger (the query layer, budgets,
+# forecasts, the money formatter) computes within that; a larger one is an export error.
+WHOLE_DIGITS = MONEY_DIGITS - MONEY_PLACES
+
+
+def _check_magnitudes(table: pa.Table, money: ChunkDecimals, name: str) -> None:
+    """IngestError naming the file's line and column of the first amount or quantity of
+    10^18 or more."""
+    for col in MONEY_COLUMNS:
+        row = money.first_beyond(col, WHOLE_DIGITS)
+        if row is not None:
+            line = table.column("source_line")[row].as_py()
+            shown = table.column(col)[row].as_py()
+            shown = shown if len(shown) <= 40 else shown[:40] + "..."
+            raise IngestError(
+                name,
+                line,
+                col,
+                f"{shown!r} is out of range: amounts and quantities must have at most "
+                f"{WHOLE_DIGITS} digits before the point",
+            )
 
 
 def _accumulate(

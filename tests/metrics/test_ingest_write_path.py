@@ -1,7 +1,7 @@
 """The import's write path: replacement searches only overlapping batches (and every batch
 that does not say which days it covers), application names come from the chunks as read."""
 
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ from django.db.models import Sum
 
 from metrics.ledger.ingest import billing_import
 from metrics.ledger.names import application_names_refresh
+from metrics.ledger.sources.base import IngestError
 from metrics.models import ApplicationName, CostRecord, DailyCost, ImportBatch
 
 HEADER = (
@@ -127,3 +128,50 @@ def test_gpu_hours_are_left_to_the_default_only_when_all_are_exactly_zero(
     assert ("gpu_hours" in columns[0]) is sent
     stored = sorted(str(v) for v in CostRecord.objects.values_list("gpu_hours", flat=True))
     assert stored == sorted(str(Decimal(h)) for h in hours)
+
+
+@pytest.mark.parametrize(
+    "big",
+    [
+        "9" * 400,
+        "9" * 39,
+        "-" + "9" * 39,
+        "9" * 20 + "." + "9" * 19,
+        "1" + "0" * 18,
+        "1E+30",
+        "1e999999999",
+    ],
+    ids=["400", "39", "minus-39", "39-with-point", "10^18", "exponent", "huge-exponent"],
+)
+def test_an_amount_past_the_ledgers_precision_is_refused_by_line_and_column(db, tmp_path, big):
+    """Amounts hold 18 digits before the point (MONEY_DIGITS - MONEY_PLACES). A larger one
+    was stored, then every dashboard and the spend API over its days failed (the query layer
+    rounds in 28 digits): it is an export error, named, and nothing is imported. (pyarrow reads
+    39 digits or more as a wrong decimal without an error: that must not hide it either.)"""
+    path = write(tmp_path, "big.csv", [line("2026-10-01", "1.5"), line("2026-10-02", big)])
+    with pytest.raises(IngestError) as raised:
+        billing_import(path)
+    assert (raised.value.row, raised.value.column) == (3, "billed_cost")
+    assert "at most 18 digits before the point" in str(raised.value)
+    assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_the_largest_amounts_import_and_their_totals_show(db, tmp_path):
+    """At the limit, every amount imports exactly, and totals past the default context's 28
+    digits are rounded for display rather than raising (queries, dashboards, the formatter)."""
+    from metrics.money import format_money, round_to
+    from metrics.queries import _money
+
+    top = "999999999999999999.999999999999"
+    rows = [line(f"2026-10-{d:02d}", top, res=(f"r{d}", "")) for d in range(1, 6)]
+    billing_import(write(tmp_path, "top.csv", rows))
+    with localcontext(Context(prec=60)):  # SQL SUM on SQLite is a float: add them up here
+        ledger = sum(CostRecord.objects.values_list("billed_cost", flat=True), Decimal(0))
+        rollups = sum(DailyCost.objects.values_list("billed_cost", flat=True), Decimal(0))
+    assert ledger == Decimal("4999999999999999999.999999999995")  # 5 x top, exact
+    if connection.vendor == "postgresql":  # SQLite's rollups add up as REAL (15-16 digits)
+        assert rollups == ledger
+    wide = Decimal("9" * 26 + ".123456789")
+    assert _money(wide) == Decimal("9" * 26 + ".123457")
+    assert round_to(wide, Decimal("0.01")) == Decimal("9" * 26 + ".12")
+    assert format_money(wide, "USD") == "$" + f"{int('9' * 26):,}" + ".12"

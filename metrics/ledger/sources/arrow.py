@@ -296,6 +296,32 @@ class ChunkDecimals:
         total = pc.sum(values if mask is None else values.filter(mask)).as_py()
         return Decimal(0) if total is None else total
 
+    def first_beyond(self, column: str, digits: int) -> int | None:
+        """The row of the first value of `digits` or more digits before the point (its
+        magnitude is 10^digits or more); None when no value is. Plain text of at most
+        `digits` characters is below that without reading a number."""
+        text = self._table.column(column)
+        longest = pc.max(pc.binary_length(text)).as_py()
+        if longest is None or (longest <= digits and only_bytes(text, _PLAIN_BYTES)):
+            return None
+        limit = Decimal(10) ** digits
+        try:
+            values, _ = self.of(column)
+            beyond = pc.greater_equal(pc.abs(values), pa.scalar(limit, values.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # read each distinct text once
+            big = []
+            for value in pc.unique(pc.drop_null(text)).to_pylist():
+                try:
+                    if Decimal(value).copy_abs() >= limit:
+                        big.append(value)
+                except InvalidOperation:  # not a number: the database names it
+                    continue
+            if not big:
+                return None
+            beyond = pc.is_in(text, value_set=pa.array(big, pa.string()))
+        found = pc.index(pc.fill_null(beyond, False), True).as_py()
+        return None if found < 0 else int(found)
+
 
 def empty_strings(n: int) -> pa.Array:
     """`n` empty strings, without building them one by one (all offsets 0)."""
