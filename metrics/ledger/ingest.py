@@ -98,6 +98,8 @@ DEFAULTED_DECIMAL = {
     if f.get_internal_type() == "ExactDecimalField" and f.has_db_default()
 }
 NULLABLE = {c for c, f in _FIELDS.items() if f.null}
+# An import of this many rows or more analyzes the ledger before it reads it back.
+ANALYZE_MIN_ROWS = 50_000
 # What the queries after the load filter and group on (replacement, pricing, rollups).
 ANALYZED_COLUMNS = [
     "batch_id",
@@ -490,15 +492,16 @@ def _load(
     ledger_lock()
     timings["wait_for_lock"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if connection.vendor == "postgresql" and rows >= 50_000:
-        # Fresh statistics after a bulk load, or the planner keeps thinking the table is
-        # small and picks nested loops for the replacement and rollup queries. Only the
-        # columns those queries filter and group on: a full ANALYZE reads every column.
-        with connection.cursor() as cur:
-            cur.execute(f"ANALYZE metrics_costrecord ({', '.join(ANALYZED_COLUMNS)})")
+    days: set[date] = set().union(*keys.values())
+    candidates = _overlapping_batches(batch, min(days), max(days)) if days else []
+    # Replacement and pricing read the ledger (rollups too, after either); a first import
+    # of a period with its costs read nothing back: the rollups come from the chunks' sums.
+    if candidates or unpriced[0]:
+        _analyze(rows)
     timings["analyze"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    replaced, days, overlapping = _replace_older(batch, keys)
+    replaced = _replace_older(candidates, keys)
+    overlapping = bool(candidates)
     span = [min(days).isoformat(), max(days).isoformat()]  # the days of this batch's rows
     timings["replace_older"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -731,11 +734,23 @@ def _application_names(table: pa.Table) -> dict[str, str]:
     return dict(zip(found.column("key").to_pylist(), found.column("name").to_pylist(), strict=True))
 
 
+def _analyze(rows: int) -> None:
+    """Fresh statistics after a bulk load (PostgreSQL, ANALYZE_MIN_ROWS rows or more), or
+    the planner keeps thinking the table is small and picks nested loops for the replacement,
+    pricing and rollup queries that follow. Only the columns those queries filter and group
+    on: a full ANALYZE reads every column. An import that runs none of them leaves the
+    statistics to autovacuum, which analyzes a table after a tenth of it changed."""
+    if connection.vendor != "postgresql" or rows < ANALYZE_MIN_ROWS:
+        return
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE metrics_costrecord ({', '.join(ANALYZED_COLUMNS)})")
+
+
 def _replace_older(
-    batch: ImportBatch, keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]]
-) -> tuple[int, set[date], bool]:
-    """Delete rows of earlier imports for the same account, billing period and days.
-    Returns (rows deleted, the batch's days, whether other batches may have rows on them).
+    candidates: list[int], keys: dict[tuple[str, Any, tuple[str, str] | None], set[date]]
+) -> int:
+    """Delete rows of earlier imports (`candidates`, see _overlapping_batches) for the same
+    account, billing period and days. Returns the number of rows deleted.
 
     A parser may narrow "the same export" with REPLACE_SCOPE, a column whose value tells
     separate exports of one account apart (e.g. OpenAI's usage vs costs pages). Only the
@@ -743,14 +758,8 @@ def _replace_older(
     they cover; a batch whose summary does not say is always searched): a first import of a
     period reads none of the ledger."""
     replaced = 0
-    days: set[date] = set()
-    for covered in keys.values():
-        days |= covered
-    if not days:
-        return 0, days, False
-    candidates = _overlapping_batches(batch, min(days), max(days))
     if not candidates:
-        return 0, days, False
+        return 0
     for (account, start, scope), covered in keys.items():
         if not account:
             continue  # no billing account: nothing identifies "the same export" safely
@@ -763,7 +772,7 @@ def _replace_older(
         if scope:
             qs = qs.filter(**{scope[0]: scope[1]})
         replaced += qs._raw_delete(qs.db)  # plain DELETE: no cascades or signals to honour
-    return replaced, days, True
+    return replaced
 
 
 def _overlapping_batches(batch: ImportBatch, first: date, last: date) -> list[int]:

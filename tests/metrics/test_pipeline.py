@@ -184,6 +184,31 @@ def test_pricing_runs_unless_nothing_could_be_priced(db, teams, tmp_path, monkey
     assert CostRecord.objects.get(batch=third).effective_cost == Decimal("10")
 
 
+def test_ledger_is_analyzed_only_when_the_import_reads_it_back(db, teams, tmp_path, monkeypatch):
+    """Fresh statistics are for the queries that follow the load: replacement, pricing and
+    the rollups they lead to. A first import of a period that carries its costs reads
+    nothing back (its rollups come from the chunks' sums) and leaves them to autovacuum."""
+    monkeypatch.setattr(ingest, "ANALYZE_MIN_ROWS", 1)
+
+    def analyzed(lines, name):
+        with CaptureQueriesContext(connection) as queries:
+            import_lines(tmp_path, lines, name)
+        return any(q["sql"].startswith("ANALYZE") for q in queries.captured_queries)
+
+    on_postgres = connection.vendor == "postgresql"  # SQLite has no ANALYZE of this kind
+    price("gpt-4o-mini", "2025-04-16", input_per_mtok="10", output_per_mtok="40")
+    paid = [line("2025-06-01", cost="5", model="gpt-4o-mini", tokens=(1000, 0, 0, 10))]
+    assert analyzed(paid, "paid.csv") is False
+    newer = [line("2025-06-01", cost="6", model="gpt-4o-mini", tokens=(1000, 0, 0, 10))]
+    assert analyzed(newer, "newer.csv") is on_postgres  # replaces the rows of paid.csv
+    free = [line("2025-07-01", model="gpt-4o-mini", tokens=(1_000_000, 0, 0, 0))]
+    assert analyzed(free, "free.csv") is on_postgres  # usage without cost: priced
+    monkeypatch.setattr(ingest, "ANALYZE_MIN_ROWS", 2)
+    small = [line("2025-07-02", model="gpt-4o-mini", tokens=(1_000_000, 0, 0, 0))]
+    assert analyzed(small, "small.csv") is False  # below the threshold
+    assert CostRecord.objects.filter(day=date(2025, 6, 1)).get().effective_cost == Decimal("6")
+
+
 def test_job_lock_releases_only_its_own_token(db):
     with job_lock("t", 60) as mine:
         assert mine
