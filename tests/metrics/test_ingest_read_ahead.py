@@ -62,5 +62,8 @@ def test_first_chunks_are_smaller_so_the_write_starts_sooner():
         num_rows = 1
         nbytes = 1
 
-    sizes = [len(chunk) for chunk in _gathered([Batch()] * 40, 8)]
-    assert sizes == [1, 2, 4, 8, 8, 8, 8, 1]
+    sizes = [len(chunk) for chunk in _gathered([Batch()] * 300, 64)]
+    # from a 32nd of the size, each half as large again, so that the next one is ready
+    # before the database has written the one before it; nothing lost at the end
+    assert sizes == [2, 4, 7, 11, 17, 26, 40, 61, 64, 64, 4]
+    assert sum(sizes) == 300

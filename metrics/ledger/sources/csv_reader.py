@@ -235,11 +235,14 @@ def read_csv_tables(
 def _gathered(batches: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Small record batches gathered into lists of about `size` bytes (one chunk each).
 
-    The first chunks are smaller (size/8, /4, /2): the database writes nothing until the
-    first chunk is ready, so a small one starts the write sooner."""
+    The first chunks are smaller (size/32, then half as large again each time): the
+    database writes nothing until the first chunk is ready, so a small one starts the write
+    sooner, and each next chunk is ready before the database has written the one before it
+    (preparing a row takes about two thirds of the time the server takes to store it: a
+    chunk twice as large kept the server waiting)."""
     pending: list[Any] = []
     held = 0
-    target = max(size // 8, 1)
+    target = max(size // 32, 1)
     for batch in batches:
         if batch.num_rows == 0:
             continue
@@ -248,6 +251,6 @@ def _gathered(batches: Iterable[Any], size: int) -> Iterator[list[Any]]:
         if held >= target:
             yield pending
             pending, held = [], 0
-            target = min(target * 2, size)
+            target = min(target * 3 // 2 + 1, size)
     if pending:
         yield pending
