@@ -12,6 +12,9 @@ upload and the provider pulls. Contract:
 One direction, each step once, in one transaction under the ledger lock: detect -> scan
 limits -> parse/validate/normalize (per chunk) -> allocate -> write -> replace older rows ->
 price cost-less usage from the catalog -> roll up and carbon (metrics.ledger.rollups) -> summary.
+The limits scan (and the SHA-256) runs in a thread beside the first chunks of a file of a size
+no imported file had, and is settled before the ledger lock; a file of an imported size is
+hashed first (see _Scan).
 
 On PostgreSQL the write is a binary COPY built from the chunk's Arrow arrays
 (metrics.ledger.pg_binary), each chunk's rows in (day, team) order for the index; a chunk it
@@ -72,7 +75,7 @@ from metrics.ledger.sources.arrow import (
     warnings_of,
 )
 from metrics.ledger.sources.base import MONEY_COLUMNS, IngestError
-from metrics.ledger.sources.limits import scan_file
+from metrics.ledger.sources.limits import check_size, scan_file
 from metrics.models import CostRecord, ImportBatch, ImportJob, Team
 from metrics.money import format_money
 
@@ -161,13 +164,18 @@ def billing_import(
     name = display_name or str(path)
     if not path.is_file():
         raise IngestError(name, 0, "-", "no such file")
-    if path.stat().st_size == 0:
+    size = check_size(path, name=name)
+    if size == 0:
         raise IngestError(name, 0, "-", "the file is empty")
-    sha = scan_file(path, name=name)  # size, gzip-bomb, line, column and NUL limits
-    existing = ImportBatch.objects.filter(sha256=sha, status=ImportBatch.Status.DONE).first()
-    if existing:
-        return ImportResult(batch=existing, created=False)
-    keeper = _KeptCopy(path, sha)  # copies the source while it is imported
+    if _may_be_imported(size):
+        # Probably the same bytes again: hash first, so a re-import writes nothing at all.
+        scan = _Scan.finished(scan_file(path, name=name))
+        done = ImportBatch.objects.filter(sha256=scan.sha, status=ImportBatch.Status.DONE)
+        if found := done.first():
+            return ImportResult(batch=found, created=False)
+    else:
+        scan = _Scan(path, name)  # limits and SHA-256 while the rows load (see _Scan)
+    keeper = _KeptCopy(path, scan.sha)  # copies the source while it is imported
     try:
         parser = registry.detect(path, source)
         parses = [parser.parse]
@@ -177,7 +185,10 @@ def billing_import(
             try:
                 with transaction.atomic():
                     batch = ImportBatch.objects.create(
-                        sha256=sha, source=parser.NAME, file_name=name, created_by=user
+                        sha256=scan.sha or f"pending:{uuid.uuid4().hex}",
+                        source=parser.NAME,
+                        file_name=name,
+                        created_by=user,
                     )
                     result = _load(
                         batch,
@@ -187,29 +198,121 @@ def billing_import(
                         source=parser.NAME,
                         scope=getattr(parser, "REPLACE_SCOPE", None),
                         progress=progress,
+                        scan=scan,
                     )
                 break
             except ReparseSlowly:
+                scan.result()  # a limit (a huge line, NULs, a bomb) before any other reader
                 if attempt + 1 == len(parses):
                     raise
                 logger.info("%s: the fast reader gave up; reading it again with pandas", name)
+    except _AlreadyImported as same:
+        keeper.discard()
+        return ImportResult(batch=same.batch, created=False)
     except IngestError as exc:
         keeper.discard()
+        scan.raise_failure()  # the limits scan names the cause better than a parser would
         if exc.file == str(path):  # name the upload, not our temporary copy
             exc.file = name
         raise
     except IntegrityError:
         keeper.discard()
         # Another worker imported the same bytes first: that import is the one that counts.
-        existing = ImportBatch.objects.filter(sha256=sha).first()
+        existing = ImportBatch.objects.filter(sha256=scan.result()).first()
         if existing is None:
             raise
         return ImportResult(batch=existing, created=False)
+    except Exception:
+        keeper.discard()
+        scan.raise_failure()
+        raise
     except BaseException:
         keeper.discard()
         raise
     keeper.keep(batch)
     return result
+
+
+def _may_be_imported(size: int) -> bool:
+    """Whether an imported file had this many bytes (a batch that does not say counts)."""
+    done = ImportBatch.objects.filter(status=ImportBatch.Status.DONE)
+    return done.filter(summary__file_bytes=size).exists()
+
+
+class _AlreadyImported(Exception):
+    """The file's SHA-256, known only once its rows were loading, is an imported batch's."""
+
+    def __init__(self, batch: ImportBatch) -> None:
+        super().__init__(batch.pk)
+        self.batch = batch
+
+
+class _Scan:
+    """The limits scan and SHA-256 of a file (`limits.scan_file`), in a thread while its rows
+    are parsed and written: the scan reads the file about four times as fast as the import
+    loads it, so it ends within the first chunks, and on a file not in the page cache the
+    import no longer waits for it to be read twice in a row.
+
+    What it guards stays guarded: the import settles with it before it takes the ledger lock
+    (`_load`), inside the import's transaction, so a limit it finds (a NUL, a line too long,
+    a gzip bomb) is raised there and rolls back what was written; it is preferred to any
+    error a parser raised meanwhile (`raise_failure`). A file of the same size as an
+    imported one is hashed first instead (`billing_import`), so a re-import writes nothing."""
+
+    def __init__(self, path: Path | None, name: str) -> None:
+        self.sha: str | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if path is not None:
+            self._thread = threading.Thread(
+                target=self._run, args=(path, name), name="ingest-scan", daemon=True
+            )
+            self._thread.start()
+
+    @classmethod
+    def finished(cls, sha: str) -> _Scan:
+        scan = cls(None, "")
+        scan.sha = sha
+        return scan
+
+    def _run(self, path: Path, name: str) -> None:
+        try:
+            self.sha = scan_file(path, name=name)
+        except BaseException as exc:  # raised by result(), in the importing thread
+            self._error = exc
+
+    def ready(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
+
+    def result(self) -> str:
+        """The SHA-256, once the whole file has been scanned; the scan's error if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self.sha is not None
+        return self.sha
+
+    def raise_failure(self) -> None:
+        """Raise the scan's error, if it found one (waits for it to end)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _settle_scan(scan: _Scan, batch: ImportBatch) -> None:
+    """Give the batch the file's SHA-256 (the scan's limits errors raise here): unless
+    another batch has it already, then the import is a no-op (_AlreadyImported rolls it
+    back). Runs on the import's connection, between two writes."""
+    sha = scan.result()
+    if batch.sha256 == sha:
+        return
+    done = ImportBatch.objects.filter(sha256=sha, status=ImportBatch.Status.DONE)
+    if found := done.first():
+        raise _AlreadyImported(found)
+    ImportBatch.objects.filter(pk=batch.pk).update(sha256=sha)  # IntegrityError: a race
+    batch.sha256 = sha
 
 
 def import_precheck(path: Path, *, source: str = "auto", display_name: str | None = None) -> None:
@@ -349,20 +452,23 @@ def import_job_run(job_id: int) -> ImportJob:
 class _KeptCopy:
     """The source kept so any record can be traced back to its file and line: copied in a
     thread while the import runs (the kernel copies; no GIL held), under a partial name that
-    becomes the kept file only once the import has committed."""
+    becomes the kept file, named by its SHA-256, only once the import has committed."""
 
-    def __init__(self, path: Path, sha: str) -> None:
-        folder = Path(settings.MEDIA_ROOT) / "imports"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.target = folder / f"{sha}{''.join(path.suffixes[-2:])}"
-        self.partial = folder / f".{sha}.{uuid.uuid4().hex}.partial"
+    def __init__(self, path: Path, sha: str | None = None) -> None:
+        self.folder = Path(settings.MEDIA_ROOT) / "imports"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.suffix = "".join(path.suffixes[-2:])
+        self.partial = self.folder / f".{uuid.uuid4().hex}.partial"
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
-        if not self.target.exists():
+        if sha is None or not self._target(sha).exists():
             self.thread = threading.Thread(
                 target=self._copy, args=(path,), name="ingest-keep-copy", daemon=True
             )
             self.thread.start()
+
+    def _target(self, sha: str) -> Path:
+        return self.folder / f"{sha}{self.suffix}"
 
     def _copy(self, path: Path) -> None:
         try:
@@ -379,9 +485,10 @@ class _KeptCopy:
         if self.error is not None:
             self.partial.unlink(missing_ok=True)
             raise self.error
+        target = self._target(batch.sha256)
         if self.thread is not None:
-            self.partial.replace(self.target)
-        ImportBatch.objects.filter(pk=batch.pk).update(stored_file=str(self.target))
+            self.partial.replace(target)  # the same bytes kept before: the same content
+        ImportBatch.objects.filter(pk=batch.pk).update(stored_file=str(target))
 
     def discard(self) -> None:
         self._join()
@@ -397,6 +504,7 @@ def _load(
     source: str,
     scope: str | None,
     progress: Callable[[int], None] | None,
+    scan: _Scan,
 ) -> ImportResult:
     allocator = Allocator.load()
     encode_chunk, write_chunk = _writer()
@@ -479,10 +587,15 @@ def _load(
             except DataError as exc:  # a value the database refuses: the file's row and column
                 raise _refused(exc, payload, name) from exc
             rows += payload.rows
+            if scan.ready():
+                _settle_scan(scan, batch)  # between two writes, on this connection
             timings["store"] += time.perf_counter() - clock
             if progress:
                 progress(payload.rows)
             clock = time.perf_counter()
+    clock = time.perf_counter()
+    _settle_scan(scan, batch)  # before anything else is read or locked
+    timings["wait_for_scan"] = time.perf_counter() - clock
     if rows == 0:
         raise IngestError(name, 0, "-", "the file has no billing rows")
     clock = time.perf_counter()
@@ -542,6 +655,8 @@ def _load(
         # The days its rows are on: later imports look for rows to replace only in the
         # batches whose days overlap theirs (see _replace_older).
         "days": span,
+        # A file of this size is hashed before it is loaded (see _may_be_imported).
+        "file_bytes": path.stat().st_size,
         "warnings": warnings[:50],
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }

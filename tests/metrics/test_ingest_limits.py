@@ -232,3 +232,110 @@ def test_a_write_while_sqlite_is_locked_answers_503_not_500(
         else:
             options["timeout"] = old_timeout
         connection.close()
+
+
+# --- the limits scan runs beside the load (metrics.ledger.ingest._Scan) -----------------------
+
+
+def slow_scan(monkeypatch, *, until: threading.Event, error: IngestError | None = None):
+    """scan_file as the import sees it, ending only once `until` is set (or after 10 s)."""
+    from metrics.ledger import ingest
+
+    real = ingest.scan_file
+
+    def scan(path, *, name=None):
+        until.wait(10)
+        if error is not None:
+            raise error
+        return real(path, name=name)
+
+    monkeypatch.setattr(ingest, "scan_file", scan)
+
+
+def rows_written(monkeypatch) -> threading.Event:
+    """Set once the import has written its first chunk."""
+    from metrics.ledger import ingest
+
+    written = threading.Event()
+    real = ingest._writer
+
+    def writer():
+        encode, write = real()
+
+        def write_and_tell(payload):
+            write(payload)
+            written.set()
+
+        return encode, write_and_tell
+
+    monkeypatch.setattr(ingest, "_writer", writer)
+    return written
+
+
+def test_a_limit_the_scan_finds_after_rows_were_written_rolls_them_back(
+    db, tmp_path, monkeypatch
+):
+    """The scan ends after the first rows went to the database: its error is the import's,
+    and nothing stays written."""
+    path = tmp_path / "late.csv"
+    path.write_bytes(csv_bytes([ROW] * 50))
+    refusal = IngestError(str(path), 40, "ServiceName", "a NUL byte (\\0) in the text")
+    slow_scan(monkeypatch, until=rows_written(monkeypatch), error=refusal)
+    with pytest.raises(IngestError) as err:
+        billing_import(path)
+    assert err.value is refusal
+    assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_the_scans_error_is_preferred_to_a_parsers(db, tmp_path, monkeypatch):
+    """A parser failing on the bytes the scan refuses would name them worse: the import
+    waits for the scan and raises its error."""
+    path = tmp_path / "both.csv"
+    path.write_bytes(csv_bytes([ROW, ROW.replace("1.25,1.25", "x,1.25")]))  # a parser error
+    refusal = IngestError(str(path), 3, "-", "a line longer than 1 MB")
+    gate = threading.Event()
+    threading.Timer(0.3, gate.set).start()  # after the parser has failed
+    slow_scan(monkeypatch, until=gate, error=refusal)
+    with pytest.raises(IngestError) as err:
+        billing_import(path)
+    assert err.value is refusal
+    assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_same_bytes_found_only_by_the_late_scan_change_nothing(db, tmp_path, monkeypatch):
+    """A file whose size no imported batch records (batches from before the size was kept)
+    is loaded while it is hashed; when its SHA-256 turns out to be an imported batch's, the
+    import is a no-op: the rows it wrote are rolled back, the earlier batch is returned."""
+    path = tmp_path / "again.csv"
+    path.write_bytes(csv_bytes([ROW] * 30))
+    first = billing_import(path).batch
+    summary = dict(first.summary)
+    del summary["file_bytes"]
+    ImportBatch.objects.filter(pk=first.pk).update(summary=summary)
+    slow_scan(monkeypatch, until=rows_written(monkeypatch))
+    again = billing_import(path)
+    assert again.created is False and again.batch.pk == first.pk
+    assert CostRecord.objects.count() == 30
+    assert list(ImportBatch.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_a_file_the_size_of_an_imported_one_is_hashed_before_anything_is_written(
+    db, tmp_path, monkeypatch
+):
+    """The same bytes again (the usual re-import): found by the SHA-256 before the load, so
+    nothing is parsed or written; a different file of the same size is then imported."""
+    from metrics.ledger import ingest
+
+    path = tmp_path / "same.csv"
+    path.write_bytes(csv_bytes([ROW] * 30))
+    first = billing_import(path).batch
+    assert first.summary["file_bytes"] == path.stat().st_size
+    loads = []
+    real = ingest._load
+    monkeypatch.setattr(ingest, "_load", lambda *a, **k: loads.append(1) or real(*a, **k))
+    assert billing_import(path).created is False and loads == []
+    other = tmp_path / "other.csv"
+    other.write_bytes(path.read_bytes().replace(b"a1,USD", b"a2,USD"))  # same size
+    batch = billing_import(other).batch
+    assert loads == [1] and batch.sha256 != first.sha256 and len(batch.sha256) == 64
+    assert CostRecord.objects.count() == 60

@@ -152,19 +152,26 @@ class _TextCheck:
         )
 
 
-def scan_file(path: Path, *, name: str | None = None) -> str:
-    """Check the limits of the module docstring; return the SHA-256 of the file's bytes."""
-    name = name or str(path)
+def check_size(path: Path, *, name: str | None = None) -> int:
+    """The file's size in bytes; IngestError over INGEST_MAX_FILE_BYTES (no byte is read)."""
     limits = Limits.from_settings()
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise IngestError(
-            name,
+            name or str(path),
             0,
             "-",
             f"the file is {_mb(size)}, over the limit of {_mb(limits.max_file_bytes)} "
             "(setting INGEST_MAX_FILE_BYTES)",
         )
+    return size
+
+
+def scan_file(path: Path, *, name: str | None = None) -> str:
+    """Check the limits of the module docstring; return the SHA-256 of the file's bytes."""
+    name = name or str(path)
+    limits = Limits.from_settings()
+    check_size(path, name=name)
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         head = fh.read(4)
