@@ -272,9 +272,7 @@ def rows_written(monkeypatch) -> threading.Event:
     return written
 
 
-def test_a_limit_the_scan_finds_after_rows_were_written_rolls_them_back(
-    db, tmp_path, monkeypatch
-):
+def test_a_limit_the_scan_finds_after_rows_were_written_rolls_them_back(db, tmp_path, monkeypatch):
     """The scan ends after the first rows went to the database: its error is the import's,
     and nothing stays written."""
     path = tmp_path / "late.csv"
