@@ -1,7 +1,7 @@
-"""Limits every billing file must respect before any parser reads it.
+"""Limits every billing file must respect before anything of it is committed.
 
-`scan_file(path, name=...)` reads the file once, in blocks, before parsing: it computes the
-SHA-256 of the bytes (the idempotency key of an import) and, on the way, enforces
+`scan_file(path, name=...)` reads the file once, in blocks: it computes the SHA-256 of the
+bytes (the idempotency key of an import) and, on the way, enforces
 
 - the size of the file as stored (INGEST_MAX_FILE_BYTES),
 - for gzip, the decompressed size (INGEST_MAX_DECOMPRESSED_BYTES, default 5 GB) and the
@@ -15,7 +15,9 @@ JSON documents (the AI providers' pages) are checked by `read_json_text` when a 
 them: at most INGEST_MAX_JSON_BYTES decompressed, no `\\u0000`, nesting errors reported as a
 clear IngestError instead of a RecursionError.
 Every violation raises IngestError naming the file (and line/column when known) and the
-setting to raise, so nothing is written.
+setting to raise, so nothing is written: an upload is scanned before it is queued, and an
+import scans a file before it is parsed or, for a file of a size no imported file had, beside
+its first chunks, settling with the scan before it commits (metrics.ledger.ingest._Scan).
 """
 
 from __future__ import annotations
