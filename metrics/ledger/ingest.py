@@ -12,9 +12,8 @@ upload and the provider pulls. Contract:
 One direction, each step once, in one transaction under the ledger lock: detect -> scan
 limits -> parse/validate/normalize (per chunk) -> allocate -> write -> replace older rows ->
 price cost-less usage from the catalog -> roll up and carbon (metrics.ledger.rollups) -> summary.
-The limits scan (and the SHA-256) runs in a thread beside the first chunks of a file of a size
-no imported file had, and is settled before the ledger lock; a file of an imported size is
-hashed first (see _Scan).
+The SHA-256 of a file of a size no imported file had is computed in a thread beside its first
+chunks and settled before the ledger lock; a file of an imported size is hashed first (_Scan).
 
 On PostgreSQL the write is a binary COPY built from the chunk's Arrow arrays
 (metrics.ledger.pg_binary), each chunk's rows in (day, team) order for the index; a chunk it
@@ -75,7 +74,7 @@ from metrics.ledger.sources.arrow import (
     warnings_of,
 )
 from metrics.ledger.sources.base import MONEY_COLUMNS, IngestError
-from metrics.ledger.sources.limits import check_size, scan_file
+from metrics.ledger.sources.limits import check_limits, check_size, scan_file
 from metrics.models import CostRecord, ImportBatch, ImportJob, Team
 from metrics.money import format_money
 
@@ -174,7 +173,8 @@ def billing_import(
         if found := done.first():
             return ImportResult(batch=found, created=False)
     else:
-        scan = _Scan(path, name)  # limits and SHA-256 while the rows load (see _Scan)
+        check_limits(path, name=name)  # before any parser reads it
+        scan = _Scan(path)  # the SHA-256 while the rows load
     keeper = _KeptCopy(path, scan.sha)  # copies the source while it is imported
     try:
         parser = registry.detect(path, source)
@@ -202,7 +202,6 @@ def billing_import(
                     )
                 break
             except ReparseSlowly:
-                scan.result()  # a limit (a huge line, NULs, a bomb) before any other reader
                 if attempt + 1 == len(parses):
                     raise
                 logger.info("%s: the fast reader gave up; reading it again with pandas", name)
@@ -211,7 +210,7 @@ def billing_import(
         return ImportResult(batch=same.batch, created=False)
     except IngestError as exc:
         keeper.discard()
-        scan.raise_failure()  # the limits scan names the cause better than a parser would
+        scan.raise_failure()  # the file could not be read to the end: say so first
         if exc.file == str(path):  # name the upload, not our temporary copy
             exc.file = name
         raise
@@ -248,36 +247,36 @@ class _AlreadyImported(Exception):
 
 
 class _Scan:
-    """The limits scan and SHA-256 of a file (`limits.scan_file`), in a thread while its rows
-    are parsed and written: the scan reads the file about four times as fast as the import
-    loads it, so it ends within the first chunks, and on a file not in the page cache the
-    import no longer waits for it to be read twice in a row.
+    """The SHA-256 of a file (the import's idempotency key), computed in a thread while its
+    rows are parsed and written: it takes nine tenths of the limits scan's time, and reads
+    the file about four times as fast as the import loads it, so it ends within the first
+    chunks instead of delaying them. The limits are checked before (`check_limits`).
 
-    What it guards stays guarded: the import settles with it before it takes the ledger lock
-    (`_load`), inside the import's transaction, so a limit it finds (a NUL, a line too long,
-    a gzip bomb) is raised there and rolls back what was written; it is preferred to any
-    error a parser raised meanwhile (`raise_failure`). A file of the same size as an
-    imported one is hashed first instead (`billing_import`), so a re-import writes nothing."""
+    The import settles with it on its own connection before it takes the ledger lock
+    (`_settle_scan`), inside its transaction: the same bytes as an imported batch make the
+    import a no-op (what it wrote is rolled back), and an error hashing the file is the
+    import's (`raise_failure`). A file of the same size as an imported one is hashed before
+    anything is written instead (`billing_import`), so a re-import writes nothing."""
 
-    def __init__(self, path: Path | None, name: str) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.sha: str | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if path is not None:
             self._thread = threading.Thread(
-                target=self._run, args=(path, name), name="ingest-scan", daemon=True
+                target=self._run, args=(path,), name="ingest-sha256", daemon=True
             )
             self._thread.start()
 
     @classmethod
     def finished(cls, sha: str) -> _Scan:
-        scan = cls(None, "")
+        scan = cls(None)
         scan.sha = sha
         return scan
 
-    def _run(self, path: Path, name: str) -> None:
+    def _run(self, path: Path) -> None:
         try:
-            self.sha = scan_file(path, name=name)
+            self.sha = sha256_of(path)
         except BaseException as exc:  # raised by result(), in the importing thread
             self._error = exc
 

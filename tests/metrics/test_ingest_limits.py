@@ -234,22 +234,22 @@ def test_a_write_while_sqlite_is_locked_answers_503_not_500(
         connection.close()
 
 
-# --- the limits scan runs beside the load (metrics.ledger.ingest._Scan) -----------------------
+# --- the SHA-256 is computed beside the load (metrics.ledger.ingest._Scan) ---------------------
 
 
-def slow_scan(monkeypatch, *, until: threading.Event, error: IngestError | None = None):
-    """scan_file as the import sees it, ending only once `until` is set (or after 10 s)."""
+def slow_hash(monkeypatch, *, until: threading.Event, error: Exception | None = None):
+    """The import's SHA-256, ending only once `until` is set (or after 10 s)."""
     from metrics.ledger import ingest
 
-    real = ingest.scan_file
+    real = ingest.sha256_of
 
-    def scan(path, *, name=None):
+    def sha256_of(path):
         until.wait(10)
         if error is not None:
             raise error
-        return real(path, name=name)
+        return real(path)
 
-    monkeypatch.setattr(ingest, "scan_file", scan)
+    monkeypatch.setattr(ingest, "sha256_of", sha256_of)
 
 
 def rows_written(monkeypatch) -> threading.Event:
@@ -272,35 +272,35 @@ def rows_written(monkeypatch) -> threading.Event:
     return written
 
 
-def test_a_limit_the_scan_finds_after_rows_were_written_rolls_them_back(db, tmp_path, monkeypatch):
-    """The scan ends after the first rows went to the database: its error is the import's,
-    and nothing stays written."""
-    path = tmp_path / "late.csv"
+def test_limits_are_checked_before_any_parser_reads_the_file(db, tmp_path, monkeypatch):
+    """The hash goes beside the load, the limits do not: a NUL on the last line is refused
+    before the file is even detected."""
+    from metrics.ledger import ingest
+
+    detected = []
+    monkeypatch.setattr(ingest.registry, "detect", lambda *a: detected.append(a))
+    path = tmp_path / "nul_last.csv"
+    path.write_bytes(csv_bytes([ROW] * 20 + [ROW.replace("OpenAI API", "Open\x00AI")]))
+    with pytest.raises(IngestError, match="a NUL byte"):
+        billing_import(path)
+    assert detected == []
+    assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_a_file_that_cannot_be_hashed_to_the_end_leaves_nothing(db, tmp_path, monkeypatch):
+    """The hash fails after the first rows went to the database: the import fails with its
+    error and what it wrote is rolled back."""
+    path = tmp_path / "vanishing.csv"
     path.write_bytes(csv_bytes([ROW] * 50))
-    refusal = IngestError(str(path), 40, "ServiceName", "a NUL byte (\\0) in the text")
-    slow_scan(monkeypatch, until=rows_written(monkeypatch), error=refusal)
-    with pytest.raises(IngestError) as err:
+    gone = OSError("the file was truncated while it was read")
+    slow_hash(monkeypatch, until=rows_written(monkeypatch), error=gone)
+    with pytest.raises(OSError) as err:
         billing_import(path)
-    assert err.value is refusal
+    assert err.value is gone
     assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
 
 
-def test_the_scans_error_is_preferred_to_a_parsers(db, tmp_path, monkeypatch):
-    """A parser failing on the bytes the scan refuses would name them worse: the import
-    waits for the scan and raises its error."""
-    path = tmp_path / "both.csv"
-    path.write_bytes(csv_bytes([ROW, ROW.replace("1.25,1.25", "x,1.25")]))  # a parser error
-    refusal = IngestError(str(path), 3, "-", "a line longer than 1 MB")
-    gate = threading.Event()
-    threading.Timer(0.3, gate.set).start()  # after the parser has failed
-    slow_scan(monkeypatch, until=gate, error=refusal)
-    with pytest.raises(IngestError) as err:
-        billing_import(path)
-    assert err.value is refusal
-    assert not CostRecord.objects.exists() and not ImportBatch.objects.exists()
-
-
-def test_same_bytes_found_only_by_the_late_scan_change_nothing(db, tmp_path, monkeypatch):
+def test_same_bytes_found_only_by_the_late_hash_change_nothing(db, tmp_path, monkeypatch):
     """A file whose size no imported batch records (batches from before the size was kept)
     is loaded while it is hashed; when its SHA-256 turns out to be an imported batch's, the
     import is a no-op: the rows it wrote are rolled back, the earlier batch is returned."""
@@ -310,7 +310,7 @@ def test_same_bytes_found_only_by_the_late_scan_change_nothing(db, tmp_path, mon
     summary = dict(first.summary)
     del summary["file_bytes"]
     ImportBatch.objects.filter(pk=first.pk).update(summary=summary)
-    slow_scan(monkeypatch, until=rows_written(monkeypatch))
+    slow_hash(monkeypatch, until=rows_written(monkeypatch))
     again = billing_import(path)
     assert again.created is False and again.batch.pk == first.pk
     assert CostRecord.objects.count() == 30
