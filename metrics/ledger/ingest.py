@@ -74,7 +74,7 @@ from metrics.ledger.sources.arrow import (
     warnings_of,
 )
 from metrics.ledger.sources.base import MONEY_COLUMNS, IngestError
-from metrics.ledger.sources.limits import check_limits, check_size, scan_file
+from metrics.ledger.sources.limits import check_limits, scan_file
 from metrics.models import CostRecord, ImportBatch, ImportJob, Team
 from metrics.money import format_money
 
@@ -163,7 +163,7 @@ def billing_import(
     name = display_name or str(path)
     if not path.is_file():
         raise IngestError(name, 0, "-", "no such file")
-    size = check_size(path, name=name)
+    size = path.stat().st_size  # its limit is checked with the others, before any parse
     if size == 0:
         raise IngestError(name, 0, "-", "the file is empty")
     if _may_be_imported(size):
@@ -284,16 +284,13 @@ class _Scan:
         return self._thread is None or not self._thread.is_alive()
 
     def result(self) -> str:
-        """The SHA-256, once the whole file has been scanned; the scan's error if it failed."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
+        """The SHA-256, once the whole file has been read; the error if hashing failed."""
+        self.raise_failure()
         assert self.sha is not None
         return self.sha
 
     def raise_failure(self) -> None:
-        """Raise the scan's error, if it found one (waits for it to end)."""
+        """Raise the error hashing the file, if there was one (waits for the hash to end)."""
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
@@ -301,7 +298,7 @@ class _Scan:
 
 
 def _settle_scan(scan: _Scan, batch: ImportBatch) -> None:
-    """Give the batch the file's SHA-256 (the scan's limits errors raise here): unless
+    """Give the batch the file's SHA-256 (an error hashing the file raises here): unless
     another batch has it already, then the import is a no-op (_AlreadyImported rolls it
     back). Runs on the import's connection, between two writes."""
     sha = scan.result()
