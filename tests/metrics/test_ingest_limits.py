@@ -83,6 +83,15 @@ def test_thousands_of_columns_are_refused(db, tmp_path):
     assert str(err.value).startswith(f"{path}:1:-:")
 
 
+def test_a_header_past_the_line_limit_counts_its_columns_as_at_least(db, tmp_path):
+    """Only the first INGEST_MAX_LINE_BYTES of a header are read: the message says so."""
+    path = tmp_path / "wide.csv"
+    path.write_bytes(csv_bytes([ROW], header=",".join(f"c{i}" for i in range(2_000_000))))
+    with pytest.raises(IngestError, match=r"the header has at least [\d,]+ columns, over"):
+        billing_import(path)
+    assert not ImportBatch.objects.exists()
+
+
 def test_a_line_past_the_limit_is_refused_with_its_line_number(db, tmp_path, settings):
     settings.INGEST_MAX_LINE_BYTES = 10_000
     long_row = ROW[:-1] + ',"' + "x" * 20_000 + '"'

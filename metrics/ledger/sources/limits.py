@@ -120,11 +120,13 @@ class _TextCheck:
         text = self.first[: self.limits.max_line_bytes].decode("utf-8-sig", errors="replace")
         self.header = split_line(text.rstrip("\r"))
         if len(self.header) > self.limits.max_columns:
+            # Past INGEST_MAX_LINE_BYTES only the columns in that many bytes were counted.
+            counted = "at least " if len(self.first) > self.limits.max_line_bytes else ""
             raise IngestError(
                 self.name,
                 1,
                 "-",
-                f"the header has {len(self.header):,} columns, over the limit of "
+                f"the header has {counted}{len(self.header):,} columns, over the limit of "
                 f"{self.limits.max_columns:,} (setting INGEST_MAX_COLUMNS)",
             )
 
